@@ -1,0 +1,230 @@
+// Package store is triage's durable state: one SQLite database (modernc.org/sqlite,
+// no cgo) holding every message's raw bytes and state, the append-only event log,
+// per-mailbox UID state and the tables of the later stages.
+//
+// Writes go through a single connection (Write), so SQLite's one-writer rule is
+// met without SQLITE_BUSY storms; reads use a separate pool (DB). The database
+// runs in WAL mode so readers never block the writer.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Config is the `store` section of the config file.
+type Config struct {
+	// Path of the SQLite database file; created with its directory when missing.
+	Path string `yaml:"path"`
+	// BusyTimeout is how long a connection waits for a lock before SQLITE_BUSY.
+	BusyTimeout time.Duration `yaml:"busy_timeout"`
+}
+
+// SetDefaults fills unset fields.
+func (c *Config) SetDefaults() {
+	if c.Path == "" {
+		c.Path = "triage.db"
+	}
+	if c.BusyTimeout == 0 {
+		c.BusyTimeout = 5 * time.Second
+	}
+}
+
+// Validate reports every problem with the section.
+func (c *Config) Validate() []error {
+	var errs []error
+	if strings.TrimSpace(c.Path) == "" {
+		errs = append(errs, errors.New("path: must not be empty"))
+	}
+	if c.BusyTimeout < 0 {
+		errs = append(errs, errors.New("busy_timeout: must not be negative"))
+	}
+	return errs
+}
+
+// Store is an open database.
+type Store struct {
+	writer *sql.DB // exactly one connection: all writes serialize here
+	reader *sql.DB
+	log    *slog.Logger
+	now    func() time.Time
+	path   string
+}
+
+// Option configures Open.
+type Option func(*Store)
+
+// WithNow injects the clock used for timestamps.
+func WithNow(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+
+// Open opens (creating if needed) the database at cfg.Path and applies pending migrations.
+func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
+	cfg.SetDefaults()
+	s := &Store{log: slog.New(slog.DiscardHandler), now: time.Now, path: cfg.Path}
+	for _, o := range opts {
+		o(s)
+	}
+	if dir := filepath.Dir(cfg.Path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: create directory for %s: %w", cfg.Path, err)
+		}
+	}
+	dsn := func(extra string) string {
+		q := url.Values{}
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", cfg.BusyTimeout.Milliseconds()))
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		if extra != "" {
+			q.Add("_pragma", extra)
+		}
+		return "file:" + cfg.Path + "?" + q.Encode() + "&_txlock=immediate"
+	}
+	var err error
+	if s.writer, err = sql.Open("sqlite", dsn("")); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", cfg.Path, err)
+	}
+	s.writer.SetMaxOpenConns(1)
+	s.writer.SetConnMaxIdleTime(0)
+	if err := s.writer.PingContext(ctx); err != nil {
+		s.writer.Close()
+		return nil, fmt.Errorf("store: open %s: %w", cfg.Path, classify(err))
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.writer.Close()
+		return nil, err
+	}
+	if s.reader, err = sql.Open("sqlite", dsn("query_only(1)")); err != nil {
+		s.writer.Close()
+		return nil, fmt.Errorf("store: open reader %s: %w", cfg.Path, err)
+	}
+	s.reader.SetMaxOpenConns(4)
+	return s, nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	return errors.Join(s.reader.Close(), s.writer.Close())
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Now is the store's clock.
+func (s *Store) Now() time.Time { return s.now() }
+
+// DB is the read pool. Writing through it fails (query_only).
+func (s *Store) DB() *sql.DB { return s.reader }
+
+// Write runs fn in an immediate transaction on the single writer connection and
+// commits it when fn returns nil. Errors that come from a locked or full
+// database are marked Temporary so callers pause and retry instead of losing work.
+func (s *Store) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", classify(err))
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return classify(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", classify(err))
+	}
+	return nil
+}
+
+// Error is a database error with its retry class.
+type Error struct {
+	Err       error
+	temporary bool
+}
+
+func (e *Error) Error() string   { return e.Err.Error() }
+func (e *Error) Unwrap() error   { return e.Err }
+func (e *Error) Temporary() bool { return e.temporary }
+
+// classify marks lock and disk-full errors as temporary: the pipeline pauses on
+// them rather than declaring a message dead.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *Error
+	if errors.As(err, &se) {
+		return err
+	}
+	msg := err.Error()
+	for _, s := range []string{"SQLITE_BUSY", "database is locked", "SQLITE_FULL", "database or disk is full", "SQLITE_IOERR", "SQLITE_LOCKED"} {
+		if strings.Contains(msg, s) {
+			return &Error{Err: err, temporary: true}
+		}
+	}
+	return err
+}
+
+// migrate applies embedded migrations in file-name order, each in its own
+// transaction, recording the version so each runs once.
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.writer.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL) WITHOUT ROWID`); err != nil {
+		return fmt.Errorf("store: migrations table: %w", classify(err))
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("store: list migrations: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		version := strings.TrimSuffix(filepath.Base(name), ".sql")
+		var n int
+		if err := s.writer.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+			return fmt.Errorf("store: read schema version: %w", classify(err))
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrationFS.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("store: read migration %s: %w", name, err)
+		}
+		err = s.Write(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, s.now().UnixMilli())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: migration %s: %w", version, err)
+		}
+		s.log.Info("applied migration", "version", version)
+	}
+	return nil
+}
+
+// SchemaVersion is the newest applied migration.
+func (s *Store) SchemaVersion(ctx context.Context) (string, error) {
+	var v sql.NullString
+	err := s.writer.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&v)
+	return v.String, err
+}
