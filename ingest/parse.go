@@ -1,0 +1,501 @@
+package ingest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/textproto"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/charset" // registers every charset x/text knows with go-message
+	"github.com/emersion/go-message/mail"
+	"github.com/inbucket/html2text"
+	"golang.org/x/text/encoding/charmap"
+)
+
+// Bounds that keep hostile mail from exhausting memory or time. The raw
+// message itself is already capped by max_message_size before Parse runs.
+const (
+	maxDepth        = 12      // nesting of multiparts and message/rfc822
+	maxParts        = 500     // MIME parts walked per message
+	maxHeaderBytes  = 1 << 20 // per header block
+	maxTextBytes    = 1 << 20 // decoded text kept per body
+	maxHTMLBytes    = 2 << 20 // raw HTML kept / converted
+	maxKeptHeaders  = 200     // values in Parsed.Headers
+	maxHeaderValue  = 4096    // bytes per kept header value
+	maxWarnings     = 50
+	synthesizedHost = "triage.invalid"
+)
+
+// ParseError is a message that cannot be parsed at all (its header is
+// unreadable). It is permanent: the same bytes will fail again.
+type ParseError struct{ Err error }
+
+func (e *ParseError) Error() string   { return "parse: " + e.Err.Error() }
+func (e *ParseError) Unwrap() error   { return e.Err }
+func (e *ParseError) Permanent() bool { return true }
+
+var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
+
+// Parse parses a raw RFC 5322 message into its Parsed form. sha256hex is the
+// hex SHA-256 of raw, used to synthesize a Message-ID when there is none.
+// Problems that leave the message usable (unknown charset, broken part,
+// truncated body) become Warnings; only an unreadable header is an error.
+func Parse(raw []byte, sha256hex string) (p *Parsed, err error) {
+	// A bug in a dependency on hostile input must cost one message, not the process.
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, &ParseError{Err: fmt.Errorf("internal error: %v", r)}
+		}
+	}()
+	return parse(raw, sha256hex)
+}
+
+func parse(raw []byte, sha256hex string) (*Parsed, error) {
+	if sha256hex == "" {
+		sum := sha256.Sum256(raw)
+		sha256hex = hex.EncodeToString(sum[:])
+	}
+	w := &walker{p: &Parsed{}}
+	ent, err := message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+	if ent == nil {
+		if err == nil {
+			err = errors.New("empty message")
+		}
+		return nil, &ParseError{Err: fmt.Errorf("header: %s", strings.TrimSpace(truncate(err.Error(), 200)))}
+	}
+	if err != nil {
+		w.warnEntityErr("", err)
+	}
+	if ent.Header.Len() == 0 {
+		return nil, &ParseError{Err: errors.New("header: no header fields")}
+	}
+	p := w.p
+	w.headers(mail.Header{Header: ent.Header}, sha256hex)
+	ct, params, cerr := ent.Header.ContentType()
+	if cerr != nil && ent.Header.Get("Content-Type") != "" {
+		w.warn("Content-Type: %v", cerr)
+	}
+	if ct == "" {
+		ct = "text/plain"
+	}
+	p.ContentType = ct
+	if ct == "multipart/report" {
+		p.ReportType = params["report-type"]
+	}
+	w.walk(ent, "", 0, true)
+	if w.plain != nil {
+		p.Text = w.plain.String()
+	} else if w.html != nil {
+		p.Text = htmlToText(w.html.String(), w)
+	} else if w.nestedText != "" {
+		p.Text = w.nestedText
+	}
+	if w.html != nil {
+		p.HTML = w.html.String()
+	}
+	p.Text = strings.ReplaceAll(strings.ToValidUTF8(p.Text, "\uFFFD"), "\r\n", "\n")
+	p.HTML = strings.ToValidUTF8(p.HTML, "\uFFFD")
+	return p, nil
+}
+
+type walker struct {
+	p          *Parsed
+	parts      int
+	plain      *strings.Builder
+	html       *strings.Builder
+	nestedText string
+	stopped    bool
+}
+
+func (w *walker) warn(format string, a ...any) {
+	if len(w.p.Warnings) < maxWarnings {
+		w.p.Warnings = append(w.p.Warnings, strings.ToValidUTF8(fmt.Sprintf(format, a...), "\uFFFD"))
+	}
+}
+
+func (w *walker) warnEntityErr(path string, err error) {
+	where := "message"
+	if path != "" {
+		where = "part " + path
+	}
+	switch {
+	case message.IsUnknownCharset(err):
+		w.warn("%s: unknown charset, decoded best-effort: %v", where, err)
+	case message.IsUnknownEncoding(err):
+		w.warn("%s: unknown transfer encoding, kept as is: %v", where, err)
+	default:
+		w.warn("%s: %v", where, err)
+	}
+}
+
+// headers fills the envelope fields from the top-level header.
+func (w *walker) headers(h mail.Header, sha256hex string) {
+	p := w.p
+	if id, err := h.MessageID(); err == nil && id != "" {
+		p.MessageID = id
+	} else if raw := strings.TrimSpace(h.Get("Message-Id")); raw != "" {
+		// Malformed but present: keep it so replies that quote it still thread.
+		p.MessageID = strings.Trim(raw, "<> \t")
+	}
+	if p.MessageID == "" {
+		p.MessageID = synthesizeMessageID(sha256hex)
+		p.Synthesized = true
+	}
+	if len(p.MessageID) > 998 {
+		p.MessageID = p.MessageID[:998]
+	}
+	p.InReplyTo = w.msgIDList(h, "In-Reply-To")
+	p.References = w.msgIDList(h, "References")
+	if a := w.addresses(h, "From"); len(a) > 0 {
+		p.From = a[0]
+	}
+	if a := w.addresses(h, "Sender"); len(a) > 0 {
+		p.Sender = &a[0]
+	}
+	p.ReplyTo = w.addresses(h, "Reply-To")
+	p.To = w.addresses(h, "To")
+	p.Cc = w.addresses(h, "Cc")
+	if s, err := h.Subject(); err == nil {
+		p.Subject = s
+	} else {
+		p.Subject = h.Get("Subject")
+		w.warn("Subject: %v", err)
+	}
+	p.Subject = strings.ToValidUTF8(p.Subject, "\uFFFD")
+	if h.Has("Date") {
+		if d, err := h.Date(); err == nil {
+			p.Date = d
+		} else {
+			w.warn("Date: unparseable %q", truncate(h.Get("Date"), 100))
+		}
+	}
+	if h.Has("Return-Path") {
+		p.HasReturnPath = true
+		rp := strings.TrimSpace(h.Get("Return-Path"))
+		rp = strings.TrimSuffix(strings.TrimPrefix(rp, "<"), ">")
+		p.ReturnPath = strings.TrimSpace(rp)
+	}
+	fields := h.Fields()
+	for fields.Next() {
+		key := textproto.CanonicalMIMEHeaderKey(fields.Key())
+		if !keptHeader(key) {
+			continue
+		}
+		if p.Headers == nil {
+			p.Headers = map[string][]string{}
+		}
+		if countValues(p.Headers) >= maxKeptHeaders {
+			w.warn("headers: more than %d kept header values, rest dropped", maxKeptHeaders)
+			break
+		}
+		v, err := fields.Text()
+		if err != nil {
+			v = fields.Value()
+		}
+		p.Headers[key] = append(p.Headers[key], truncate(strings.ToValidUTF8(strings.TrimSpace(v), "\uFFFD"), maxHeaderValue))
+	}
+}
+
+func keptHeader(key string) bool {
+	switch key {
+	case "Auto-Submitted", "Precedence", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "List-Post",
+		"Return-Path", "Delivered-To", "Content-Language", "Importance", "Priority":
+		return true
+	}
+	return strings.HasPrefix(key, "X-")
+}
+
+func countValues(m map[string][]string) int {
+	n := 0
+	for _, v := range m {
+		n += len(v)
+	}
+	return n
+}
+
+var msgIDRe = regexp.MustCompile(`<[^<>\s]{1,998}>`)
+
+func (w *walker) msgIDList(h mail.Header, key string) []string {
+	if !h.Has(key) {
+		return nil
+	}
+	ids, err := h.MsgIDList(key)
+	if err != nil || len(ids) == 0 {
+		// Broken lists are common (missing brackets, comments): salvage every <id>.
+		ids = ids[:0]
+		for _, m := range msgIDRe.FindAllString(h.Get(key), 100) {
+			ids = append(ids, strings.Trim(m, "<>"))
+		}
+	}
+	if len(ids) > 100 {
+		ids = ids[len(ids)-100:] // the newest references matter for threading
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return ids
+}
+
+var addrSpecRe = regexp.MustCompile(`[^\s<>"(),;:]+@[^\s<>"(),;:]+`)
+
+func (w *walker) addresses(h mail.Header, key string) []Address {
+	if !h.Has(key) {
+		return nil
+	}
+	list, err := h.AddressList(key)
+	if err == nil {
+		out := make([]Address, 0, len(list))
+		for _, a := range list {
+			out = append(out, Address{Name: strings.ToValidUTF8(a.Name, "\uFFFD"), Addr: strings.ToValidUTF8(a.Address, "\uFFFD")})
+		}
+		return out
+	}
+	// Unparseable list: keep whatever looks like an address so the sender is not lost.
+	raw := h.Get(key)
+	if dec, derr := wordDecoder.DecodeHeader(raw); derr == nil {
+		raw = dec
+	}
+	var out []Address
+	for _, m := range addrSpecRe.FindAllString(raw, 50) {
+		out = append(out, Address{Addr: strings.ToValidUTF8(m, "\uFFFD")})
+	}
+	w.warn("%s: unparseable address list %q", key, truncate(raw, 200))
+	return out
+}
+
+func synthesizeMessageID(sha256hex string) string {
+	id := sha256hex
+	if len(id) > 32 {
+		id = id[:32]
+	}
+	return id + "@" + synthesizedHost
+}
+
+// walk visits an entity. path is its IMAP part path ("" for the top level);
+// main is false inside attached messages, whose text is not the message's own.
+func (w *walker) walk(ent *message.Entity, path string, depth int, main bool) {
+	if w.stopped {
+		return
+	}
+	w.parts++
+	if w.parts > maxParts {
+		w.warn("more than %d MIME parts: the rest is not parsed", maxParts)
+		w.stopped = true
+		return
+	}
+	if depth > maxDepth {
+		w.warn("part %s: nested deeper than %d levels: not parsed", path, maxDepth)
+		return
+	}
+	ct, params, _ := ent.Header.ContentType()
+	if ct == "" {
+		ct = "text/plain"
+	}
+	if mr := ent.MultipartReader(); mr != nil {
+		for i := 1; ; i++ {
+			part, err := mr.NextPart()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			child := childPath(path, i)
+			if part == nil {
+				w.warn("part %s: %v", child, err)
+				return
+			}
+			if err != nil {
+				w.warnEntityErr(child, err)
+			}
+			w.walk(part, child, depth+1, main)
+			if w.stopped {
+				return
+			}
+		}
+	}
+	leaf := path
+	if leaf == "" {
+		leaf = "1"
+	}
+	disp, dparams, _ := ent.Header.ContentDisposition()
+	filename := decodeParam(dparams["filename"])
+	if filename == "" {
+		filename = decodeParam(params["name"])
+	}
+	isAttachment := strings.EqualFold(disp, "attachment") || (filename != "" && !strings.HasPrefix(ct, "text/"))
+	switch {
+	case ct == "message/rfc822" || ct == "message/global":
+		w.nested(ent, leaf, filename, depth)
+		return
+	case !isAttachment && main && ct == "text/plain" && w.plain == nil:
+		w.plain = &strings.Builder{}
+		w.readText(ent, leaf, w.plain, maxTextBytes, params["charset"])
+		return
+	case !isAttachment && main && ct == "text/html" && w.html == nil:
+		w.html = &strings.Builder{}
+		w.readText(ent, leaf, w.html, maxHTMLBytes, params["charset"])
+		return
+	case !isAttachment && !main && strings.HasPrefix(ct, "text/") && w.nestedText == "" && (ct == "text/plain" || ct == "text/html"):
+		var b strings.Builder
+		w.readText(ent, leaf, &b, maxTextBytes, params["charset"])
+		w.nestedText = b.String()
+		if ct == "text/html" {
+			w.nestedText = htmlToText(w.nestedText, w)
+		}
+		return
+	case !isAttachment && main && ct == "text/plain" && strings.EqualFold(disp, "inline") && w.plain.Len() < maxTextBytes:
+		// Several inline text parts (e.g. a signature added by a list): keep them all.
+		w.plain.WriteString("\n")
+		w.readText(ent, leaf, w.plain, maxTextBytes, params["charset"])
+		return
+	}
+	w.attachment(ent, leaf, ct, filename, disp)
+}
+
+func childPath(parent string, i int) string {
+	if parent == "" {
+		return strconv.Itoa(i)
+	}
+	return parent + "." + strconv.Itoa(i)
+}
+
+// decodeParam decodes an RFC 2047-encoded parameter (non-standard but common
+// in filenames); RFC 2231 was already handled by mime.ParseMediaType.
+func decodeParam(s string) string {
+	if strings.Contains(s, "=?") {
+		if dec, err := wordDecoder.DecodeHeader(s); err == nil {
+			s = dec
+		}
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// readText appends up to limit bytes of a text body to b. When go-message could
+// not convert the charset, the body arrives undecoded: keep it if it is UTF-8,
+// else read it as Windows-1252, which maps every byte.
+func (w *walker) readText(ent *message.Entity, path string, b *strings.Builder, limit int, cs string) {
+	room := int64(limit - b.Len())
+	if room <= 0 {
+		return
+	}
+	data, err := io.ReadAll(io.LimitReader(ent.Body, room+1))
+	if err != nil {
+		w.warn("part %s: body: %v", path, err)
+	}
+	if int64(len(data)) > room {
+		data = data[:room]
+		w.warn("part %s: text longer than %d bytes, truncated", path, limit)
+		_, _ = io.Copy(io.Discard, ent.Body)
+	}
+	if !utf8.Valid(data) {
+		if cs != "" && !isUTF8Charset(cs) {
+			// Conversion was not done (unknown charset): best effort.
+			if dec, derr := charmap.Windows1252.NewDecoder().Bytes(data); derr == nil {
+				data = dec
+			}
+		}
+	}
+	b.Write(bytes.ToValidUTF8(data, []byte("\uFFFD")))
+}
+
+func isUTF8Charset(cs string) bool {
+	cs = strings.ToLower(strings.TrimSpace(cs))
+	return cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || cs == "ascii"
+}
+
+// nested records an attached message as an attachment and walks into it so
+// its own attachments are listed too.
+func (w *walker) nested(ent *message.Entity, path, filename string, depth int) {
+	var raw bytes.Buffer
+	n, err := io.Copy(&raw, io.LimitReader(ent.Body, maxMessageBytesInParse))
+	if err != nil {
+		w.warn("part %s: body: %v", path, err)
+	}
+	sum := sha256.Sum256(raw.Bytes())
+	inner, ierr := message.ReadWithOptions(bytes.NewReader(raw.Bytes()), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+	if filename == "" && inner != nil {
+		if s, err := (&mail.Header{Header: inner.Header}).Subject(); err == nil && s != "" {
+			filename = strings.ToValidUTF8(s, "\uFFFD") + ".eml"
+		}
+	}
+	w.p.Attachments = append(w.p.Attachments, Attachment{
+		Filename:    filename,
+		ContentType: "message/rfc822",
+		Size:        n,
+		SHA256:      hex.EncodeToString(sum[:]),
+		Part:        path,
+	})
+	if inner == nil {
+		w.warn("part %s: attached message unreadable: %v", path, ierr)
+		return
+	}
+	if ierr != nil {
+		w.warnEntityErr(path, ierr)
+	}
+	// IMAP numbers the parts of an attached message below its own path; a
+	// single-part attached message has its body at path.1.
+	innerPath := path
+	if inner.MultipartReader() == nil {
+		innerPath = path + ".1"
+	}
+	w.walk(inner, innerPath, depth+1, false)
+}
+
+// maxMessageBytesInParse bounds an attached message read into memory; the
+// whole raw message is already bounded by max_message_size.
+const maxMessageBytesInParse = 64 << 20
+
+func (w *walker) attachment(ent *message.Entity, path, ct, filename, disp string) {
+	h := sha256.New()
+	n, err := io.Copy(h, ent.Body)
+	if err != nil {
+		w.warn("part %s: body: %v", path, err)
+	}
+	cid := strings.Trim(strings.TrimSpace(ent.Header.Get("Content-Id")), "<>")
+	w.p.Attachments = append(w.p.Attachments, Attachment{
+		Filename:    filename,
+		ContentType: ct,
+		Size:        n,
+		SHA256:      hex.EncodeToString(h.Sum(nil)),
+		Inline:      strings.EqualFold(disp, "inline") || (disp == "" && cid != ""),
+		ContentID:   truncate(strings.ToValidUTF8(cid, "\uFFFD"), 256),
+		Part:        path,
+	})
+}
+
+// htmlToText renders HTML as readable text; on failure it strips tags crudely
+// rather than losing the body.
+func htmlToText(html string, w *walker) string {
+	if len(html) > maxHTMLBytes {
+		html = html[:maxHTMLBytes]
+	}
+	text, err := html2text.FromString(html, html2text.Options{TextOnly: false, OmitLinks: false})
+	if err != nil {
+		w.warn("html: %v", err)
+		return tagRe.ReplaceAllString(html, " ")
+	}
+	if len(text) > maxTextBytes {
+		text = text[:maxTextBytes]
+	}
+	return text
+}
+
+var tagRe = regexp.MustCompile(`<[^>]*>`)
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
