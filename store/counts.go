@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -96,4 +97,17 @@ func (s *Store) Pending(ctx context.Context) (n int, nextDue time.Time, err erro
 		nextDue = time.UnixMilli(next).UTC()
 	}
 	return n, nextDue, nil
+}
+
+// NextDue is when the earliest unleased message in state becomes due (zero when none waits).
+func (s *Store) NextDue(ctx context.Context, state State) (time.Time, error) {
+	var next sql.NullInt64
+	err := s.reader.QueryRowContext(ctx, `SELECT min(max(next_attempt_at, leased_until)) FROM messages WHERE state=?`, state).Scan(&next)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: next due: %w", classify(err))
+	}
+	if !next.Valid {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(next.Int64).UTC(), nil
 }

@@ -450,12 +450,18 @@ func joinDetail(a, b string) string {
 	return a + ": " + b
 }
 
-// Retry records a failed attempt and schedules the next one; the message stays in its state.
-func (s *Store) Retry(ctx context.Context, id int64, state State, stage string, cause error, next time.Time) error {
+// Retry records a failed attempt and schedules the next one; the message stays
+// in its state. countAttempt is false for waits that are not the message's
+// fault (a rate limit), so they do not use up its attempts.
+func (s *Store) Retry(ctx context.Context, id int64, state State, stage string, cause error, next time.Time, countAttempt bool) error {
 	now := s.now().UnixMilli()
+	inc := 0
+	if countAttempt {
+		inc = 1
+	}
 	err := s.Write(ctx, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(ctx, `UPDATE messages SET attempts = attempts + 1, next_attempt_at=?, last_error=?,
-			leased_until=0, updated_at=? WHERE id=? AND state=?`, next.UnixMilli(), cause.Error(), now, id, state)
+		r, err := tx.ExecContext(ctx, `UPDATE messages SET attempts = attempts + ?, next_attempt_at=?, last_error=?,
+			leased_until=0, updated_at=? WHERE id=? AND state=?`, inc, next.UnixMilli(), cause.Error(), now, id, state)
 		if err != nil {
 			return err
 		}
