@@ -1,0 +1,186 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func openTest(t *testing.T) *Store {
+	t.Helper()
+	st, err := Open(context.Background(), Config{Path: filepath.Join(t.TempDir(), "db", "t.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func msg(mailbox string, uid uint32, raw string) NewMessage {
+	sum := sha256.Sum256([]byte(raw))
+	return NewMessage{Mailbox: mailbox, Folder: "INBOX", UIDValidity: 7, UID: uid, Raw: []byte(raw),
+		SHA256: hex.EncodeToString(sum[:]), Size: int64(len(raw)), MessageID: "id-" + raw[:4] + "@x"}
+}
+
+func TestMigrationsApplyOnceAndRecordVersion(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.db")
+	st, err := Open(ctx, Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, err := st.SchemaVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, _ := fs.Glob(migrationFS, "migrations/*.sql")
+	sort.Strings(names)
+	want := strings.TrimSuffix(filepath.Base(names[len(names)-1]), ".sql")
+	if v1 != want {
+		t.Errorf("schema version %q, want newest migration %q", v1, want)
+	}
+	if _, err := st.RecordMessage(ctx, msg("a", 1, "abcd body")); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	// Reopening must not re-run migrations (they would fail on existing tables) and keeps data.
+	st, err = Open(ctx, Config{Path: path})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer st.Close()
+	var applied int
+	if err := st.DB().QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&applied); err != nil {
+		t.Fatal(err)
+	}
+	if applied != len(names) {
+		t.Errorf("%d migrations recorded, want %d", applied, len(names))
+	}
+	if c, _ := st.Counts(ctx); c.Total != 1 {
+		t.Errorf("data lost across reopen: %+v", c)
+	}
+	var mode string
+	if err := st.DB().QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v", mode, err)
+	}
+}
+
+func TestRecordMessageIsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t)
+	first, err := st.RecordMessage(ctx, msg("a", 1, "abcd body"))
+	if err != nil || !first.New {
+		t.Fatalf("first record: %+v %v", first, err)
+	}
+	tests := []struct {
+		name    string
+		m       NewMessage
+		wantNew bool
+		sameID  bool
+	}{
+		{"same location again", msg("a", 1, "abcd body"), false, true},
+		{"same message in another mailbox", msg("b", 9, "abcd body"), false, true},
+		{"same message after a uidvalidity reset", func() NewMessage { m := msg("a", 1, "abcd body"); m.UIDValidity = 8; return m }(), false, true},
+		{"same Message-ID, other content", msg("a", 2, "abcd other body"), true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := st.RecordMessage(ctx, tt.m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.New != tt.wantNew || (res.ID == first.ID) != tt.sameID {
+				t.Errorf("got %+v, first id %d", res, first.ID)
+			}
+		})
+	}
+	c, _ := st.Counts(ctx)
+	if c.Total != 2 {
+		t.Errorf("total %d, want 2", c.Total)
+	}
+	ms, _ := st.MailboxState(ctx, "a", "INBOX")
+	if ms.LastUID != 2 || ms.UIDValidity != 7 {
+		t.Errorf("mailbox state %+v", ms)
+	}
+}
+
+func TestConcurrentRecordSameMessage(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	news := 0
+	for i := range 20 {
+		wg.Go(func() {
+			res, err := st.RecordMessage(ctx, msg("a", uint32(i%2+1), "abcd body"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if res.New {
+				mu.Lock()
+				news++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if news != 1 {
+		t.Errorf("%d callers created the message, want 1", news)
+	}
+}
+
+func TestTransitions(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	st, err := Open(ctx, Config{Path: filepath.Join(t.TempDir(), "t.db")}, WithNow(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	res, _ := st.RecordMessage(ctx, msg("a", 1, "abcd body"))
+	claimed, err := st.Claim(ctx, StateReceived, 10, time.Minute)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	if again, _ := st.Claim(ctx, StateReceived, 10, time.Minute); len(again) != 0 {
+		t.Errorf("a leased message was handed out twice")
+	}
+	now = now.Add(2 * time.Minute) // lease expired: a crashed worker's message comes back
+	if again, _ := st.Claim(ctx, StateReceived, 10, time.Minute); len(again) != 1 {
+		t.Errorf("expired lease did not return the message")
+	}
+	if err := st.Advance(ctx, Transition{ID: res.ID, From: StateDeduped, To: StateClassified, Stage: "x"}); !errors.Is(err, ErrStateConflict) {
+		t.Errorf("advance from wrong state: %v", err)
+	}
+	if err := st.Advance(ctx, Transition{ID: res.ID, From: StateReceived, To: StateSkipped, Stage: "x"}); err == nil {
+		t.Errorf("skip without reason accepted")
+	}
+	if err := st.Advance(ctx, Transition{ID: res.ID, From: StateReceived, To: StateDead, Stage: "x", Reason: "boom", Error: "it broke"}); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := st.Message(ctx, res.ID)
+	if m.State != StateDead || m.Reason != "boom" || m.LastError != "it broke" {
+		t.Errorf("dead message: %+v", m)
+	}
+	evs, _ := st.Events(ctx, res.ID)
+	if len(evs) != 2 || evs[0].Kind != "recorded" || evs[1].Kind != "dead" {
+		t.Errorf("events: %+v", evs)
+	}
+	err = st.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE events SET detail='x'`)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Errorf("events could be updated: %v", err)
+	}
+}
