@@ -1,0 +1,246 @@
+package classify
+
+import (
+	"math"
+	"math/big"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// Findings says what a redaction replaced. It holds counts only, never values.
+type Findings struct {
+	Counts map[string]int // per category: card, ssn, iban, phone, secret, apikey, dob
+}
+
+// Card reports whether a payment card number was found.
+func (f Findings) Card() bool { return f.Counts["card"] > 0 }
+
+// SSN reports whether a US social security number was found.
+func (f Findings) SSN() bool { return f.Counts["ssn"] > 0 }
+
+// Sensitive reports whether the source message must be purged (card or SSN).
+func (f Findings) Sensitive() bool { return f.Card() || f.SSN() }
+
+// Total is the number of replaced values.
+func (f Findings) Total() int {
+	n := 0
+	for _, c := range f.Counts {
+		n += c
+	}
+	return n
+}
+
+// Redactor replaces PII with typed placeholders ([CARD_1], [IBAN_1], …). The
+// mapping from placeholder to value exists only during one Redact call and is
+// never returned, logged or stored. A Redactor is safe for concurrent use.
+type Redactor struct {
+	rules []redactRule
+}
+
+type redactRule struct {
+	cat   string
+	re    *regexp.Regexp
+	group int                   // submatch replaced (0 = whole match)
+	check func(v string) bool // nil = always
+}
+
+const dateRe = `(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}\.?\s+\p{L}{3,12}\.?,?\s+\d{4}|\p{L}{3,12}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})`
+
+// NewRedactor returns a Redactor for the given categories (nil: all).
+func NewRedactor(categories []string) *Redactor {
+	if categories == nil {
+		categories = AllRedactions
+	}
+	all := []redactRule{
+		// Secrets first: "password: hunter2" keeps the label, hides the value.
+		{cat: "secret", group: 2, re: regexp.MustCompile(`(?i)\b(password|passwort|kennwort|passwd|pwd|mot de passe|contraseña|clave|wachtwoord|senha|parola d'ordine|pin|passcode|secret|client[_ ]secret|api[_ ]?key|access[_ ]?token|token)\s*[:=]\s*["']?([^\s"']{3,})`)},
+		{cat: "secret", group: 2, re: regexp.MustCompile(`(?i)\b(password|passwort|kennwort|mot de passe|contraseña|wachtwoord|senha|pin)\s+(?:is|ist|est|es|is nu|é|è)\s*:?\s*["']?([^\s"']{3,})`)},
+		{cat: "apikey", re: regexp.MustCompile(`\b(?:sk-(?:proj-)?[A-Za-z0-9_-]{16,}|(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})`)},
+		{cat: "apikey", group: 1, re: regexp.MustCompile(`(?i)\bbearer\s+([A-Za-z0-9._~+/-]{16,}=*)`)},
+		{cat: "apikey", re: regexp.MustCompile(`[A-Za-z0-9_+/=-]{24,}`), check: highEntropy},
+		{cat: "iban", re: regexp.MustCompile(`(?i)\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b`), check: validIBAN},
+		{cat: "card", re: regexp.MustCompile(`\b\d(?:[ -]?\d){12,18}\b`), check: validCard},
+		{cat: "ssn", re: regexp.MustCompile(`\b\d{3}[- ]\d{2}[- ]\d{4}\b`), check: validSSN},
+		{cat: "ssn", group: 2, re: regexp.MustCompile(`(?i)\b(ssn|social security(?: number| no\.?)?)\D{0,20}?(\d{9})\b`), check: validSSN},
+		{cat: "dob", group: 2, re: regexp.MustCompile(`(?i)\b(date of birth|dob|d\.o\.b\.?|birth ?date|birthday|born on|born|geburtsdatum|geboren am|date de naissance|née? le|fecha de nacimiento|nacido el|nacida el|geboortedatum|geboren op|data di nascita|nato il|nata il|data de nascimento|nascido em|nascida em)\s*(?:is|:|-)?\s*` + dateRe)},
+		{cat: "phone", re: regexp.MustCompile(`(?:\+|\b00)\d{1,3}[\s.-]?(?:\(0?\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,4}){1,4}\b`), check: phoneDigits},
+		{cat: "phone", re: regexp.MustCompile(`(?:\(\d{3}\)\s?|\b\d{3}[\s.-])\d{3}[\s.-]\d{4}\b`), check: phoneDigits},
+		{cat: "phone", re: regexp.MustCompile(`\b0\d{2,4}[\s/.-]\d{3,8}(?:[\s.-]\d{2,5})?\b`), check: phoneDigits},
+	}
+	r := &Redactor{}
+	for _, rule := range all {
+		if slices.Contains(categories, rule.cat) {
+			r.rules = append(r.rules, rule)
+		}
+	}
+	return r
+}
+
+// Redact returns s with every finding replaced by a placeholder, and what was found.
+// The same value gets the same placeholder within one call.
+func (r *Redactor) Redact(s string) (string, Findings) {
+	f := Findings{Counts: map[string]int{}}
+	if r == nil || s == "" {
+		return s, f
+	}
+	seen := map[string]string{} // value → placeholder; local, discarded on return
+	for _, rule := range r.rules {
+		idx := rule.re.FindAllStringSubmatchIndex(s, -1)
+		if idx == nil {
+			continue
+		}
+		var b strings.Builder
+		last := 0
+		for _, m := range idx {
+			start, end := m[2*rule.group], m[2*rule.group+1]
+			if start < 0 || start < last {
+				continue
+			}
+			v := s[start:end]
+			if strings.HasPrefix(v, "[") || (rule.check != nil && !rule.check(v)) {
+				continue
+			}
+			key := rule.cat + "\x00" + v
+			ph, ok := seen[key]
+			if !ok {
+				f.Counts[rule.cat]++
+				ph = "[" + strings.ToUpper(rule.cat) + "_" + strconv.Itoa(f.Counts[rule.cat]) + "]"
+				seen[key] = ph
+			}
+			b.WriteString(s[last:start])
+			b.WriteString(ph)
+			last = end
+		}
+		if last > 0 {
+			b.WriteString(s[last:])
+			s = b.String()
+		}
+	}
+	return s, f
+}
+
+// String redacts s for logs and Salesforce text fields.
+func (r *Redactor) String(s string) string {
+	out, _ := r.Redact(s)
+	return out
+}
+
+func digitsOf(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// validCard: 13–19 digits, a major network's prefix, and the Luhn checksum.
+// The prefix check keeps 15-digit order numbers that happen to pass Luhn from
+// being taken for cards.
+func validCard(v string) bool {
+	d := digitsOf(v)
+	if len(d) < 13 || len(d) > 19 {
+		return false
+	}
+	p2, _ := strconv.Atoi(d[:2])
+	p4, _ := strconv.Atoi(d[:4])
+	switch {
+	case d[0] == '4': // Visa
+	case p2 >= 51 && p2 <= 55, p4 >= 2221 && p4 <= 2720: // Mastercard
+	case p2 == 34 || p2 == 37: // Amex
+	case d[0] == '6': // Discover, UnionPay, Maestro
+	case p2 == 35 || p2 == 36 || p2 == 38 || p2 == 30: // JCB, Diners
+	case p2 == 50 || (p2 >= 56 && p2 <= 58): // Maestro
+	default:
+		return false
+	}
+	return luhn(d)
+}
+
+func luhn(d string) bool {
+	sum := 0
+	double := false
+	for i := len(d) - 1; i >= 0; i-- {
+		n := int(d[i] - '0')
+		if double {
+			n *= 2
+			if n > 9 {
+				n -= 9
+			}
+		}
+		sum += n
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// validIBAN checks the ISO 13616 mod-97 checksum.
+func validIBAN(v string) bool {
+	s := strings.ToUpper(strings.ReplaceAll(v, " ", ""))
+	if len(s) < 15 || len(s) > 34 {
+		return false
+	}
+	r := s[4:] + s[:4]
+	var b strings.Builder
+	for _, c := range r {
+		switch {
+		case c >= '0' && c <= '9':
+			b.WriteRune(c)
+		case c >= 'A' && c <= 'Z':
+			b.WriteString(strconv.Itoa(int(c-'A') + 10))
+		default:
+			return false
+		}
+	}
+	n, ok := new(big.Int).SetString(b.String(), 10)
+	return ok && new(big.Int).Mod(n, big.NewInt(97)).Int64() == 1
+}
+
+// validSSN rejects numbers the SSA never issues (area 000, 666, 9xx; group 00; serial 0000).
+func validSSN(v string) bool {
+	d := digitsOf(v)
+	if len(d) != 9 {
+		return false
+	}
+	area, group, serial := d[:3], d[3:5], d[5:]
+	return area != "000" && area != "666" && area[0] != '9' && group != "00" && serial != "0000"
+}
+
+func phoneDigits(v string) bool {
+	n := len(digitsOf(v))
+	return n >= 8 && n <= 15
+}
+
+// highEntropy flags long random-looking tokens (keys, tokens) and not words,
+// order numbers or paths: mixed letters and digits and > 3.5 bits per char.
+func highEntropy(v string) bool {
+	var lower, upper, digit int
+	freq := map[rune]int{}
+	for _, c := range v {
+		switch {
+		case unicode.IsLower(c):
+			lower++
+		case unicode.IsUpper(c):
+			upper++
+		case unicode.IsDigit(c):
+			digit++
+		}
+		freq[c]++
+	}
+	if digit < 2 || lower+upper < 4 {
+		return false
+	}
+	if !(lower > 0 && upper > 0) && len(v) < 32 {
+		return false
+	}
+	h := 0.0
+	n := float64(len(v))
+	for _, c := range freq {
+		p := float64(c) / n
+		h -= p * math.Log2(p)
+	}
+	return h > 3.5
+}
