@@ -43,7 +43,7 @@ type Redactor struct {
 type redactRule struct {
 	cat   string
 	re    *regexp.Regexp
-	group int                   // submatch replaced (0 = whole match)
+	group int                 // submatch replaced (0 = whole match)
 	check func(v string) bool // nil = always
 }
 
