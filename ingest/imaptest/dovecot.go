@@ -1,0 +1,221 @@
+package imaptest
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// DovecotPath is where Debian's dovecot-imapd installs the server.
+const DovecotPath = "/usr/sbin/dovecot"
+
+// StartDovecot starts a private Dovecot on a free loopback port with a
+// temporary config, Maildir and passwd-file, and stops it on t.Cleanup. It
+// skips the test when Dovecot is not installed, unless the CI environment
+// variable is set, where a missing Dovecot is a failure.
+func StartDovecot(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	bin := DovecotPath
+	if _, err := os.Stat(bin); err != nil {
+		if p, lerr := exec.LookPath("dovecot"); lerr == nil {
+			bin = p
+		} else {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("imaptest: dovecot not installed (apt-get install dovecot-imapd): %v", err)
+			}
+			t.Skipf("dovecot not installed: %v", err)
+		}
+	}
+	o := buildOptions(opts)
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ { // the free port may be taken between probe and bind
+		s, err := startDovecot(t, bin, o)
+		if err == nil {
+			return s
+		}
+		lastErr = err
+	}
+	t.Fatalf("imaptest: start dovecot: %v", lastErr)
+	return nil
+}
+
+func startDovecot(t testing.TB, bin string, o options) (*Server, error) {
+	// A short directory: Dovecot's unix sockets live under it (108-byte limit).
+	dir, err := os.MkdirTemp("", "dovecot-")
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	// imap-login runs as an unprivileged user that must reach the sockets.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	ids, err := dovecotIdentity()
+	if err != nil {
+		return nil, err
+	}
+	mailDir := filepath.Join(dir, "mail")
+	for _, d := range []string{mailDir, filepath.Join(dir, "run"), filepath.Join(dir, "state")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	if os.Geteuid() == 0 {
+		if err := os.Chown(mailDir, ids.mailUID, ids.mailGID); err != nil {
+			return nil, err
+		}
+	}
+	passwd := fmt.Sprintf("%s:{PLAIN}%s:%d:%d::%s::\n", o.username, o.password, ids.mailUID, ids.mailGID, filepath.Join(mailDir, o.username))
+	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte(passwd), 0o644); err != nil {
+		return nil, err
+	}
+	conf := dovecotConfig(dir, port, ids, o)
+	confPath := filepath.Join(dir, "dovecot.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(dir, "dovecot.log")
+	cmd := exec.Command(bin, "-F", "-c", confPath)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = nil, nil
+	// Own process group: Stop takes the master's children down with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("exec %s: %w", bin, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop := func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(3 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+	}
+	logs := func() string {
+		b, _ := os.ReadFile(logPath)
+		if len(b) > 4000 {
+			b = b[len(b)-4000:]
+		}
+		return string(b)
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			exited <- err
+			return nil, fmt.Errorf("dovecot exited: %v\n%s", err, logs())
+		default:
+		}
+		if greeted(addr) {
+			break
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return nil, fmt.Errorf("dovecot did not answer on %s\n%s", addr, logs())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Cleanup(stop)
+	return &Server{Kind: "dovecot", Addr: addr, Username: o.username, Password: o.password, logs: logs}, nil
+}
+
+func greeted(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return err == nil && strings.HasPrefix(line, "* OK")
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+type identity struct {
+	loginUser, internalUser, internalGroup string // "" keeps Dovecot's defaults
+	mailUID, mailGID                       int
+}
+
+// dovecotIdentity picks the users Dovecot runs as. Unprivileged, everything runs
+// as the current user. As root, Dovecot insists that imap-login is not root and
+// refuses uid 0 for mail, so the Debian users dovenull/dovecot serve login and
+// "nobody" owns the mail.
+func dovecotIdentity() (identity, error) {
+	if os.Geteuid() != 0 {
+		u, err := user.Current()
+		if err != nil {
+			return identity{}, err
+		}
+		g, err := user.LookupGroupId(u.Gid)
+		if err != nil {
+			return identity{}, err
+		}
+		return identity{loginUser: u.Username, internalUser: u.Username, internalGroup: g.Name,
+			mailUID: os.Getuid(), mailGID: os.Getgid()}, nil
+	}
+	id := identity{mailUID: 65534, mailGID: 65534}
+	if u, err := user.Lookup("nobody"); err == nil {
+		id.mailUID, _ = strconv.Atoi(u.Uid)
+		id.mailGID, _ = strconv.Atoi(u.Gid)
+	}
+	return id, nil
+}
+
+func dovecotConfig(dir string, port int, ids identity, o options) string {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
+	p("base_dir = %s/run", dir)
+	p("state_dir = %s/state", dir)
+	p("log_path = %s/dovecot.log", dir)
+	p("protocols = imap")
+	p("listen = 127.0.0.1")
+	p("ssl = no")
+	p("disable_plaintext_auth = no")
+	p("auth_mechanisms = plain login")
+	if ids.loginUser != "" {
+		p("default_login_user = %s", ids.loginUser)
+		p("default_internal_user = %s", ids.internalUser)
+		p("default_internal_group = %s", ids.internalGroup)
+	}
+	p("first_valid_uid = %d", ids.mailUID)
+	p("first_valid_gid = %d", ids.mailGID)
+	p("mail_location = maildir:~/Maildir")
+	p("mail_fsync = never") // tests, not durability: the store fsyncs what matters
+	p("maildir_very_dirty_syncs = yes")
+	if o.noMove {
+		// An explicit list replaces the default one, which includes MOVE.
+		p("imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LITERAL+")
+	}
+	p("passdb {\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%%u %s/passwd\n}", dir)
+	p("userdb {\n  driver = passwd-file\n  args = username_format=%%u %s/passwd\n}", dir)
+	p("service imap-login {\n  chroot =\n  inet_listener imap {\n    address = 127.0.0.1\n    port = %d\n  }\n  inet_listener imaps {\n    port = 0\n  }\n}", port)
+	p("service anvil {\n  chroot =\n}")
+	p("service imap {\n  process_limit = 200\n}")
+	p("protocol imap {\n  mail_max_userip_connections = 1000\n}")
+	return b.String()
+}
