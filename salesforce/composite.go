@@ -355,7 +355,7 @@ func (c *Client) Composite(ctx context.Context, req *CompositeRequest, opts ...C
 	}
 	body := struct {
 		AllOrNone          bool      `json:"allOrNone"`
-		CollateSubrequests bool      `json:"collateSubrequests"`
+		CollateSubrequests bool      `json:"collateSubrequests,omitempty"`
 		CompositeRequest   []wireSub `json:"compositeRequest"`
 	}{req.AllOrNone, req.CollateSubrequests, req.wire(c.cfg.APIVersion)}
 	r := request{method: http.MethodPost, path: c.dataPath("composite"), body: body, opts: opts}
