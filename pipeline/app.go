@@ -1,0 +1,151 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/triage-dev/triage/ingest"
+	"github.com/triage-dev/triage/store"
+)
+
+// OpenStore opens the database the config names.
+func OpenStore(ctx context.Context, cfg *Config, log *slog.Logger) (*store.Store, error) {
+	return store.Open(ctx, cfg.Store, store.WithLogger(log))
+}
+
+// App is a configured pipeline: mailboxes feeding the stage workers.
+type App struct {
+	Cfg     *Config
+	Store   *store.Store
+	Log     *slog.Logger
+	Runner  *Runner
+	syncers []*ingest.Syncer
+}
+
+// Option adjusts an App.
+type Option func(*appOptions)
+
+type appOptions struct {
+	now func() time.Time
+}
+
+// WithNow injects the clock.
+func WithNow(now func() time.Time) Option { return func(o *appOptions) { o.now = now } }
+
+// New opens the store and builds the syncers and stage workers from cfg.
+func New(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (*App, error) {
+	o := appOptions{now: time.Now}
+	for _, f := range opts {
+		f(&o)
+	}
+	st, err := store.Open(ctx, cfg.Store, store.WithLogger(log), store.WithNow(o.now))
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Cfg: cfg, Store: st, Log: log}
+	a.Runner = NewRunner(st, cfg.Pipeline, log, a.stages()...)
+	for _, mb := range cfg.Mailboxes {
+		a.syncers = append(a.syncers, ingest.NewSyncer(mb, st,
+			ingest.WithLogger(log.With("mailbox", mb.Name)),
+			ingest.WithNow(o.now),
+			ingest.WithNotify(func() { a.Runner.Kick(store.StateReceived) })))
+	}
+	return a, nil
+}
+
+// stages lists the pipeline in order. A stage without Run passes messages on;
+// later issues give each its work.
+func (a *App) stages() []*Stage {
+	w := a.Cfg.Pipeline.Workers
+	return []*Stage{
+		{Name: "dedupe", From: store.StateReceived, To: store.StateDeduped, Workers: w.Dedupe},
+		{Name: "classify", From: store.StateDeduped, To: store.StateClassified, Workers: w.Classify},
+		{Name: "knowledge", From: store.StateClassified, To: store.StateEnriched, Workers: w.Knowledge},
+		{Name: "cases", From: store.StateEnriched, To: store.StateDone, Workers: w.Cases},
+	}
+}
+
+// Close releases the store.
+func (a *App) Close() error { return a.Store.Close() }
+
+// Run syncs every mailbox (IDLE or polling) and runs the stages until ctx ends.
+func (a *App) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, s := range a.syncers {
+		wg.Go(func() {
+			if err := s.Run(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Error("mailbox sync stopped", "err", err)
+			}
+		})
+	}
+	a.Runner.KickAll()
+	err := a.Runner.Run(ctx)
+	wg.Wait()
+	return err
+}
+
+// Summary is what a --once run did.
+type Summary struct {
+	Fetched int
+	Counts  store.Counts
+	Elapsed time.Duration
+}
+
+// String is the one-line summary `triage run --once` prints.
+func (s Summary) String() string {
+	c := s.Counts.ByState
+	return fmt.Sprintf("fetched %d, total %d: done %d, skipped %d, dead %d, in progress %d (%.1fs)",
+		s.Fetched, s.Counts.Total, c[store.StateDone], c[store.StateSkipped], c[store.StateDead],
+		s.Counts.Total-c[store.StateDone]-c[store.StateSkipped]-c[store.StateDead], s.Elapsed.Seconds())
+}
+
+// RunOnce fetches what is waiting in every mailbox, then returns when every
+// message is in a final state, waiting out scheduled retries.
+func (a *App) RunOnce(ctx context.Context) (Summary, error) {
+	start := time.Now()
+	var sum Summary
+	var errs []error
+	for _, s := range a.syncers {
+		n, err := s.SyncOnce(ctx)
+		sum.Fetched += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := a.Drain(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	var err error
+	sum.Counts, err = a.Store.Counts(ctx)
+	sum.Elapsed = time.Since(start)
+	return sum, errors.Join(append(errs, err)...)
+}
+
+// Drain runs the stage workers until no message is left in a non-final state.
+func (a *App) Drain(ctx context.Context) error {
+	workCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Runner.Run(workCtx) }()
+	a.Runner.KickAll()
+	defer func() { stop(); <-done }()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		n, _, err := a.Store.Pending(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}

@@ -1,0 +1,333 @@
+package pipeline
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/triage-dev/triage/store"
+)
+
+// RunConfig is the `pipeline` section: how the stage workers behave.
+type RunConfig struct {
+	// Workers per stage; the LLM and Salesforce stages are where this matters.
+	Workers struct {
+		Dedupe    int `yaml:"dedupe"`
+		Classify  int `yaml:"classify"`
+		Knowledge int `yaml:"knowledge"`
+		Cases     int `yaml:"cases"`
+	} `yaml:"workers"`
+	// RetrySchedule is the wait before each retry of a transient failure; after
+	// the last one the message is dead.
+	RetrySchedule []time.Duration `yaml:"retry_schedule"`
+	// Lease is how long a claimed message is reserved for its worker; a crashed
+	// worker's messages come back after it.
+	Lease time.Duration `yaml:"lease"`
+	// ShutdownGrace is how long in-flight work may finish after a stop signal
+	// before its calls are cancelled.
+	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+}
+
+// SetDefaults fills unset fields.
+func (c *RunConfig) SetDefaults() {
+	for _, w := range []*int{&c.Workers.Dedupe, &c.Workers.Classify, &c.Workers.Knowledge, &c.Workers.Cases} {
+		if *w == 0 {
+			*w = 4
+		}
+	}
+	if len(c.RetrySchedule) == 0 {
+		c.RetrySchedule = []time.Duration{200 * time.Millisecond, time.Second, 5 * time.Second, 30 * time.Second, 5 * time.Minute}
+	}
+	if c.Lease == 0 {
+		c.Lease = 10 * time.Minute
+	}
+	if c.ShutdownGrace == 0 {
+		c.ShutdownGrace = 10 * time.Second
+	}
+}
+
+// Validate reports every problem with the section.
+func (c *RunConfig) Validate() []error {
+	var errs []error
+	for _, w := range []struct {
+		name string
+		n    int
+	}{{"dedupe", c.Workers.Dedupe}, {"classify", c.Workers.Classify}, {"knowledge", c.Workers.Knowledge}, {"cases", c.Workers.Cases}} {
+		if w.n < 1 || w.n > 256 {
+			errs = append(errs, fmt.Errorf("workers.%s: %d is outside 1..256", w.name, w.n))
+		}
+	}
+	for i, d := range c.RetrySchedule {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("retry_schedule[%d]: must be positive", i))
+		}
+	}
+	if c.Lease < time.Second {
+		errs = append(errs, fmt.Errorf("lease: %s is shorter than 1s", c.Lease))
+	}
+	if c.ShutdownGrace < 0 {
+		errs = append(errs, errors.New("shutdown_grace: must not be negative"))
+	}
+	return errs
+}
+
+// Outcome is what a stage decided for one message.
+type Outcome struct {
+	// Skip, when set, ends the message in `skipped` with this reason code.
+	Skip string
+	// Detail is a human-readable note for the event log.
+	Detail string
+	// Data, when non-nil, is stored as the stage's result for the message.
+	Data any
+	// Extra runs inside the state-change transaction.
+	Extra func(ctx context.Context, tx *sql.Tx) error
+}
+
+// StageFunc processes one message. Errors are classified by the methods they
+// implement (see ARCHITECTURE.md): Permanent, Temporary, RetryAfter.
+type StageFunc func(ctx context.Context, m store.Message) (Outcome, error)
+
+// Stage is one step of the pipeline.
+type Stage struct {
+	Name    string
+	From    store.State
+	To      store.State
+	Workers int
+	// Run is nil for a stage that is not configured: messages pass through.
+	Run StageFunc
+}
+
+// Reasoned errors carry the reason code a dead message is filed under.
+type reasoned interface{ Reason() string }
+
+// Runner runs the stage workers from the durable states in the store.
+type Runner struct {
+	st     *store.Store
+	stages []*Stage
+	cfg    RunConfig
+	log    *slog.Logger
+	now    func() time.Time
+	kicks  map[store.State]chan struct{}
+	// sleep waits between polls; injected so tests can shorten retries.
+	rand func() float64
+}
+
+// NewRunner builds a runner over the given stages, which must chain From→To.
+func NewRunner(st *store.Store, cfg RunConfig, log *slog.Logger, stages ...*Stage) *Runner {
+	cfg.SetDefaults()
+	r := &Runner{st: st, stages: stages, cfg: cfg, log: log, now: st.Now, kicks: map[store.State]chan struct{}{}, rand: rand.Float64}
+	for _, s := range stages {
+		r.kicks[s.From] = make(chan struct{}, 1)
+		if s.Workers < 1 {
+			s.Workers = 1
+		}
+	}
+	return r
+}
+
+// Kick wakes the workers of the stage that takes messages in state.
+func (r *Runner) Kick(state store.State) {
+	if ch, ok := r.kicks[state]; ok {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// KickAll wakes every stage (after ingest recorded new mail, or a replay).
+func (r *Runner) KickAll() {
+	for st := range r.kicks {
+		r.Kick(st)
+	}
+}
+
+// Run runs every stage until ctx is cancelled, then stops taking work, lets
+// in-flight work finish for ShutdownGrace, and cancels what is left.
+func (r *Runner) Run(ctx context.Context) error {
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	var wg sync.WaitGroup
+	for _, s := range r.stages {
+		wg.Go(func() { r.runStage(ctx, work, s) })
+	}
+	<-ctx.Done()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(r.cfg.ShutdownGrace):
+		r.log.Warn("shutdown grace over: cancelling in-flight work", "grace", r.cfg.ShutdownGrace)
+		cancelWork()
+		<-done
+	}
+	return nil
+}
+
+// runStage is one stage's dispatcher: it claims only as many messages as it has
+// free workers (backpressure), and sleeps until kicked or the next retry is due.
+func (r *Runner) runStage(ctx, work context.Context, s *Stage) {
+	slots := make(chan struct{}, s.Workers)
+	var inflight sync.WaitGroup
+	defer inflight.Wait()
+	pause := time.Duration(0)
+	for ctx.Err() == nil {
+		if pause > 0 {
+			if !sleepCtx(ctx, pause) {
+				return
+			}
+		}
+		free := s.Workers - len(slots)
+		var msgs []store.Message
+		if free > 0 {
+			var err error
+			msgs, err = r.st.Claim(ctx, s.From, free, r.cfg.Lease)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				// The database is locked or full: pause instead of losing mail.
+				pause = min(max(2*pause, 100*time.Millisecond), 10*time.Second)
+				r.log.Error("claim failed; pausing stage", "stage", s.Name, "err", err, "pause", pause)
+				continue
+			}
+			pause = 0
+		}
+		for _, m := range msgs {
+			slots <- struct{}{}
+			inflight.Add(1)
+			go func() {
+				defer func() { <-slots; inflight.Done(); r.Kick(s.From) }()
+				r.process(work, s, m)
+			}()
+		}
+		if free > 0 && len(msgs) == free {
+			continue // there may be more waiting
+		}
+		wait := 5 * time.Second
+		if free > 0 {
+			if next, err := r.st.NextDue(ctx, s.From); err == nil && !next.IsZero() {
+				wait = min(max(next.Sub(r.now()), 5*time.Millisecond), wait)
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-r.kicks[s.From]:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// process runs one message through one stage and records the result.
+func (r *Runner) process(ctx context.Context, s *Stage, m store.Message) {
+	log := r.log.With("msg", m.ID, "stage", s.Name)
+	var out Outcome
+	var err error
+	if s.Run != nil {
+		out, err = s.Run(ctx, m)
+	}
+	if err == nil {
+		t := store.Transition{ID: m.ID, From: s.From, To: s.To, Stage: s.Name, Detail: out.Detail}
+		if s.Run == nil {
+			t.Kind = "passed"
+		}
+		if out.Skip != "" {
+			t.To, t.Reason = store.StateSkipped, out.Skip
+		}
+		if out.Data != nil || out.Extra != nil {
+			t.Extra = func(tx *sql.Tx) error {
+				if out.Data != nil {
+					if err := r.st.PutStageData(ctx, tx, m.ID, s.Name, out.Data); err != nil {
+						return err
+					}
+				}
+				if out.Extra != nil {
+					return out.Extra(ctx, tx)
+				}
+				return nil
+			}
+		}
+		if err := r.st.Advance(ctx, t); err != nil {
+			r.onStoreError(ctx, log, m, err)
+			return
+		}
+		log.Debug("advanced", "to", t.To, "reason", t.Reason)
+		r.Kick(t.To)
+		return
+	}
+	if ctx.Err() != nil {
+		// Shutting down: hand the message back without spending an attempt.
+		_ = r.st.Release(context.WithoutCancel(ctx), m.ID)
+		return
+	}
+	r.fail(ctx, log, s, m, err)
+}
+
+func (r *Runner) onStoreError(ctx context.Context, log *slog.Logger, m store.Message, err error) {
+	if errors.Is(err, store.ErrStateConflict) {
+		log.Info("message moved by someone else; dropping this result", "err", err)
+		return
+	}
+	// The lease brings the message back; nothing is lost.
+	log.Error("could not record result; message will be retried after its lease", "err", err)
+}
+
+// fail files an error: permanent → dead now; rate-limited → wait without
+// spending an attempt; transient → next step of the retry schedule, then dead.
+func (r *Runner) fail(ctx context.Context, log *slog.Logger, s *Stage, m store.Message, err error) {
+	var perm interface{ Permanent() bool }
+	var ra interface{ RetryAfter() time.Duration }
+	reason := s.Name + "_failed"
+	var rs reasoned
+	if errors.As(err, &rs) && rs.Reason() != "" {
+		reason = rs.Reason()
+	}
+	switch {
+	case errors.As(err, &perm) && perm.Permanent():
+		r.dead(ctx, log, s, m, reason, err)
+	case errors.As(err, &ra) && ra.RetryAfter() > 0:
+		next := r.now().Add(ra.RetryAfter())
+		log.Warn("rate limited; waiting", "until", next, "err", err)
+		if err := r.st.Retry(ctx, m.ID, s.From, s.Name, err, next, false); err != nil {
+			r.onStoreError(ctx, log, m, err)
+		}
+	case m.Attempts >= len(r.cfg.RetrySchedule):
+		r.dead(ctx, log, s, m, "retries_exhausted", err)
+	default:
+		d := r.cfg.RetrySchedule[m.Attempts]
+		d += time.Duration((r.rand() - 0.5) * 0.4 * float64(d)) // ±20% jitter spreads retries after an outage
+		next := r.now().Add(d)
+		log.Warn("transient failure; will retry", "attempt", m.Attempts+1, "next", next, "err", err)
+		if err := r.st.Retry(ctx, m.ID, s.From, s.Name, err, next, true); err != nil {
+			r.onStoreError(ctx, log, m, err)
+		}
+	}
+}
+
+func (r *Runner) dead(ctx context.Context, log *slog.Logger, s *Stage, m store.Message, reason string, cause error) {
+	log.Error("message is dead", "reason", reason, "err", cause)
+	err := r.st.Advance(ctx, store.Transition{ID: m.ID, From: s.From, To: store.StateDead, Stage: s.Name, Reason: reason, Error: cause.Error()})
+	if err != nil {
+		r.onStoreError(ctx, log, m, err)
+	}
+}
