@@ -74,9 +74,9 @@ func ExtraRows(split string) ([]LabelledText, error) {
 	}
 	var out []LabelledText
 	for _, r := range rows {
-		t := r.Subject + "\n" + NewText(r.Body)
+		t := NewText(r.Body)
 		if split == "" || SplitOf(t) == split {
-			out = append(out, LabelledText{Text: t, Category: r.Category})
+			out = append(out, LabelledText{Subject: r.Subject, Text: t, Category: r.Category})
 		}
 	}
 	return out, nil

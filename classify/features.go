@@ -28,9 +28,11 @@ func fnvBytes(h uint32, b []byte) uint32 {
 	return h
 }
 
-// features appends the hashed feature indices of text to dst.
-func (f *featurizer) features(dst []uint32, text string) []uint32 {
+// features appends the hashed feature indices of text to dst. ns separates
+// namespaces (0 body, 1 subject) so a subject word has its own weight.
+func (f *featurizer) features(dst []uint32, text string, ns uint32) []uint32 {
 	mask := f.dim - 1
+	seed := uint32(fnvOffset) ^ (ns * 0x5bd1e995)
 	var prev uint32 // hash of previous word, 0 = none
 	f.word = f.word[:0]
 	flush := func() {
@@ -38,7 +40,7 @@ func (f *featurizer) features(dst []uint32, text string) []uint32 {
 			return
 		}
 		w := f.word
-		hw := fnvBytes(fnvOffset^'w', w)
+		hw := fnvBytes(seed^'w', w)
 		dst = append(dst, hw&mask)
 		if prev != 0 {
 			dst = append(dst, (prev*31+hw^0x9e3779b9)&mask)
@@ -52,7 +54,7 @@ func (f *featurizer) features(dst []uint32, text string) []uint32 {
 		b := buf[:n+2]
 		for size := 3; size <= 5; size++ {
 			for i := 0; i+size <= len(b); i++ {
-				dst = append(dst, fnvBytes(fnvOffset^uint32(size), b[i:i+size])&mask)
+				dst = append(dst, fnvBytes(seed^uint32(size), b[i:i+size])&mask)
 			}
 		}
 		f.word = f.word[:0]

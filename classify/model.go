@@ -37,6 +37,7 @@ type predictBuf struct {
 
 // LabelledText is one training example.
 type LabelledText struct {
+	Subject  string
 	Text     string
 	Category string
 }
@@ -49,7 +50,7 @@ type TrainOptions struct {
 	Seed         uint64
 }
 
-const modelVersion = 1
+const modelVersion = 2
 
 // Train fits a model on train and fits its temperature on calib (which must be
 // disjoint from train). classes fixes the output order; labels outside it are an error.
@@ -84,7 +85,7 @@ func Train(ctx context.Context, classes []string, train, calib []LabelledText, o
 			if y < 0 {
 				return nil, fmt.Errorf("classify: train: label %q not in taxonomy", r.Category)
 			}
-			out = append(out, ex{feats: f.features(nil, r.Text), y: y})
+			out = append(out, ex{feats: f.features(f.features(nil, r.Text, 0), r.Subject, 1), y: y})
 		}
 		return out, nil
 	}
@@ -226,12 +227,12 @@ func argmax(x []float64) int {
 
 // Predict returns the most probable class and its calibrated probability, and
 // fills probs (len(Classes)) when it is not nil.
-func (m *Model) Predict(text string, probs []float64) (string, float64) {
+func (m *Model) Predict(subject, text string, probs []float64) (string, float64) {
 	b, _ := m.pool.Get().(*predictBuf)
 	if b == nil {
 		b = &predictBuf{logits: make([]float64, len(m.Classes)), f: featurizer{dim: m.Dim}}
 	}
-	b.feats = b.f.features(b.feats[:0], text)
+	b.feats = b.f.features(b.f.features(b.feats[:0], text, 0), subject, 1)
 	m.logits(b.feats, b.logits)
 	softmax(b.logits, m.Temperature)
 	k := argmax(b.logits)

@@ -209,9 +209,11 @@ func validSSN(v string) bool {
 	return area != "000" && area != "666" && area[0] != '9' && group != "00" && serial != "0000"
 }
 
+// phoneDigits: 8–15 digits, written with a + or separators; a bare digit run
+// is an order or invoice number far more often than a phone number.
 func phoneDigits(v string) bool {
 	n := len(digitsOf(v))
-	return n >= 8 && n <= 15
+	return n >= 8 && n <= 15 && (strings.HasPrefix(v, "+") || strings.ContainsAny(v, " .-()/"))
 }
 
 // highEntropy flags long random-looking tokens (keys, tokens) and not words,
