@@ -172,7 +172,6 @@ func TestParseHostile(t *testing.T) {
 	}
 }
 
-
 // TestParseCorpus parses every SpamAssassin message and enmime's test mail:
 // none may panic, and real mail must not fail outright.
 func TestParseCorpus(t *testing.T) {

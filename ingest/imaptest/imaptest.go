@@ -29,8 +29,8 @@ type Server struct {
 	Password string
 
 	mu        sync.Mutex
-	listener  net.Listener    // memserver only
-	accepted  []net.Conn      // memserver only: open connections, for DropConnections
+	listener  net.Listener // memserver only
+	accepted  []net.Conn   // memserver only: open connections, for DropConnections
 	memServer *imapserver.Server
 	logs      func() string // dovecot only: its log, for failure messages
 }
