@@ -93,17 +93,32 @@ func TestCollectionsRefuseInvalid(t *testing.T) {
 	}
 	ext := func(v any) Record { return Record{Type: "Case", Fields: map[string]any{"Key__c": v}} }
 	for name, call := range map[string]func() error{
-		"201 creates":            func() error { _, err := c.CreateRecords(ctx, false, many); return err },
-		"no records":             func() error { _, err := c.CreateRecords(ctx, false, nil); return err },
-		"create with id":         func() error { _, err := c.CreateRecords(ctx, false, []Record{{Type: "Case", ID: "500R0000004dBJ8IAM"}}); return err },
-		"11 chunks":              func() error { _, err := c.CreateRecords(ctx, false, alternating); return err },
-		"field named Id":         func() error { _, err := c.CreateRecords(ctx, false, []Record{{Type: "Case", Fields: map[string]any{"Id": "x"}}}); return err },
-		"update without id":      func() error { _, err := c.UpdateRecords(ctx, false, []Record{{Type: "Case"}}); return err },
-		"upsert wrong type":      func() error { _, err := c.UpsertRecords(ctx, "Case", "Key__c", false, []Record{{Type: "Account", Fields: map[string]any{"Key__c": "a"}}}); return err },
-		"upsert missing ext":     func() error { _, err := c.UpsertRecords(ctx, "Case", "Key__c", false, []Record{{Type: "Case", Fields: map[string]any{"Subject": "a"}}}); return err },
-		"upsert duplicate ext":   func() error { _, err := c.UpsertRecords(ctx, "Case", "Key__c", false, []Record{ext("a"), ext("a")}); return err },
-		"delete 0 ids":           func() error { _, err := c.DeleteRecords(ctx, false, nil); return err },
-		"delete bad id":          func() error { _, err := c.DeleteRecords(ctx, false, []string{"x,y"}); return err },
+		"201 creates": func() error { _, err := c.CreateRecords(ctx, false, many); return err },
+		"no records":  func() error { _, err := c.CreateRecords(ctx, false, nil); return err },
+		"create with id": func() error {
+			_, err := c.CreateRecords(ctx, false, []Record{{Type: "Case", ID: "500R0000004dBJ8IAM"}})
+			return err
+		},
+		"11 chunks": func() error { _, err := c.CreateRecords(ctx, false, alternating); return err },
+		"field named Id": func() error {
+			_, err := c.CreateRecords(ctx, false, []Record{{Type: "Case", Fields: map[string]any{"Id": "x"}}})
+			return err
+		},
+		"update without id": func() error { _, err := c.UpdateRecords(ctx, false, []Record{{Type: "Case"}}); return err },
+		"upsert wrong type": func() error {
+			_, err := c.UpsertRecords(ctx, "Case", "Key__c", false, []Record{{Type: "Account", Fields: map[string]any{"Key__c": "a"}}})
+			return err
+		},
+		"upsert missing ext": func() error {
+			_, err := c.UpsertRecords(ctx, "Case", "Key__c", false, []Record{{Type: "Case", Fields: map[string]any{"Subject": "a"}}})
+			return err
+		},
+		"upsert duplicate ext": func() error {
+			_, err := c.UpsertRecords(ctx, "Case", "Key__c", false, []Record{ext("a"), ext("a")})
+			return err
+		},
+		"delete 0 ids":  func() error { _, err := c.DeleteRecords(ctx, false, nil); return err },
+		"delete bad id": func() error { _, err := c.DeleteRecords(ctx, false, []string{"x,y"}); return err },
 	} {
 		var re *RequestError
 		if err := call(); !errors.As(err, &re) {

@@ -35,8 +35,10 @@ func quote(s string, like bool) string {
 	var b strings.Builder
 	b.Grow(len(s) + 2)
 	b.WriteByte('\'')
-	for _, r := range s {
-		switch r {
+	// Byte-wise: every character that needs escaping is ASCII, and bytes of
+	// multi-byte (or invalid) UTF-8 sequences pass through untouched.
+	for i := 0; i < len(s); i++ {
+		switch ch := s[i]; ch {
 		case '\'':
 			b.WriteString(`\'`)
 		case '"':
@@ -57,9 +59,9 @@ func quote(s string, like bool) string {
 			if like {
 				b.WriteByte('\\')
 			}
-			b.WriteRune(r)
+			b.WriteByte(ch)
 		default:
-			b.WriteRune(r)
+			b.WriteByte(ch)
 		}
 	}
 	b.WriteByte('\'')
