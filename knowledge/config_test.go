@@ -31,8 +31,14 @@ func TestConfigValidate(t *testing.T) {
 		prefix string
 	}{
 		{"object", func(c *Config) { c.Sources.Salesforce.Enabled = true; c.Sources.Salesforce.Object = "Knowledge kav;" }, "sources.salesforce.object:"},
-		{"body field", func(c *Config) { c.Sources.Salesforce.Enabled = true; c.Sources.Salesforce.BodyFields = []string{"Body__c", "x'y"} }, "sources.salesforce.body_fields[1]:"},
-		{"language", func(c *Config) { c.Sources.Salesforce.Enabled = true; c.Sources.Salesforce.Languages = []string{"english!"} }, "sources.salesforce.languages[0]:"},
+		{"body field", func(c *Config) {
+			c.Sources.Salesforce.Enabled = true
+			c.Sources.Salesforce.BodyFields = []string{"Body__c", "x'y"}
+		}, "sources.salesforce.body_fields[1]:"},
+		{"language", func(c *Config) {
+			c.Sources.Salesforce.Enabled = true
+			c.Sources.Salesforce.Languages = []string{"english!"}
+		}, "sources.salesforce.languages[0]:"},
 		{"top_k", func(c *Config) { c.TopK = 50 }, "top_k:"},
 		{"threshold", func(c *Config) { c.Threshold = 1.5 }, "threshold:"},
 		{"interval", func(c *Config) { c.SyncInterval = time.Second }, "sync_interval:"},
