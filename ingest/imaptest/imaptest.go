@@ -5,6 +5,7 @@ package imaptest
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -32,7 +33,10 @@ type Server struct {
 	listener  net.Listener // memserver only
 	accepted  []net.Conn   // memserver only: open connections, for DropConnections
 	memServer *imapserver.Server
+	tlsMode   string
 	logs      func() string // dovecot only: its log, for failure messages
+	// ClientTLS trusts the server's certificate (WithTLS only).
+	ClientTLS *tls.Config
 }
 
 // Option configures a server.
@@ -44,6 +48,7 @@ type options struct {
 	username    string
 	password    string
 	debugWriter io.Writer
+	tlsMode     string
 }
 
 // WithoutMove hides the MOVE capability so clients must fall back to
@@ -86,12 +91,21 @@ func StartMemServer(t testing.TB, opts ...Option) *Server {
 		// IMAP4rev2 implies MOVE, so advertise rev1 plus what the client needs.
 		caps = imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapUIDPlus: {}, imap.CapNamespace: {}}
 	}
+	var serverTLS, clientTLS *tls.Config
+	if o.tlsMode != "" {
+		serverTLS, clientTLS = selfSigned(t)
+	}
+	starttls := (*tls.Config)(nil)
+	if o.tlsMode == TLSStartTLS {
+		starttls = serverTLS
+	}
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			return &memSession{server: mem, user: user, username: o.username, password: o.password, token: o.oauthToken}, nil, nil
 		},
 		Caps:         caps,
-		InsecureAuth: true,
+		InsecureAuth: o.tlsMode == "", // with STARTTLS, no authentication before it
+		TLSConfig:    starttls,
 		DebugWriter:  o.debugWriter,
 		Logger:       discardLogger{},
 	})
@@ -99,7 +113,10 @@ func StartMemServer(t testing.TB, opts ...Option) *Server {
 	if err != nil {
 		t.Fatalf("imaptest: listen: %v", err)
 	}
-	s := &Server{Kind: "memserver", Addr: ln.Addr().String(), Username: o.username, Password: o.password, memServer: srv}
+	if o.tlsMode == TLSImplicit {
+		ln = tls.NewListener(ln, serverTLS)
+	}
+	s := &Server{Kind: "memserver", Addr: ln.Addr().String(), Username: o.username, Password: o.password, memServer: srv, ClientTLS: clientTLS, tlsMode: o.tlsMode}
 	s.listener = &trackingListener{Listener: ln, s: s}
 	go func() { _ = srv.Serve(s.listener) }()
 	t.Cleanup(func() { _ = srv.Close() })
@@ -221,7 +238,16 @@ func (x *xoauth2Server) Next(resp []byte) ([]byte, bool, error) {
 // Dial opens a logged-in client connection; it is closed on t.Cleanup.
 func (s *Server) Dial(t testing.TB) *imapclient.Client {
 	t.Helper()
-	c, err := imapclient.DialInsecure(s.Addr, nil)
+	var c *imapclient.Client
+	var err error
+	switch {
+	case s.ClientTLS == nil:
+		c, err = imapclient.DialInsecure(s.Addr, nil)
+	case s.tlsMode == TLSImplicit:
+		c, err = imapclient.DialTLS(s.Addr, &imapclient.Options{TLSConfig: s.ClientTLS})
+	default:
+		c, err = imapclient.DialStartTLS(s.Addr, &imapclient.Options{TLSConfig: s.ClientTLS})
+	}
 	if err != nil {
 		t.Fatalf("imaptest: dial %s: %v%s", s.Addr, err, s.logTail())
 	}
