@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"hash/fnv"
@@ -112,18 +113,19 @@ func (o *Offline) Classify(ctx context.Context, in Input) (Result, error) {
 // not depend on the model (sensitive data, injection, legal, safety, tier).
 func applySignals(r *Result, cfg Config, in Input, p prepared) {
 	text := p.subject + "\n" + p.text
-	s := scoreSentiment(text)
+	words := lowerWords(text)
+	s := scoreSentiment(text, words)
 	if r.Sentiment == "" {
 		r.Sentiment, r.FieldConfidence[FieldSentiment] = s.label()
 	}
 	if r.Language == "" {
-		lang, lc := detectLanguage(p.text + " " + p.subject)
+		lang, lc := detectLanguage(cmp.Or(p.text, p.subject), words)
 		r.Language, r.FieldConfidence[FieldLanguage] = lang, lc
 	}
-	if resolvedRe.MatchString(text) {
+	if len(resolvedLex.find(words)) > 0 {
 		r.Resolved = true
 	}
-	urgent, legal, churn, safety := matches(urgentRe, text), matches(legalRe, text), matches(churnRe, text), matches(safetyRe, text)
+	urgent, legal, churn, safety := urgentLex.find(words), legalLex.find(words), churnLex.find(words), safetyLex.find(words)
 	angry := s.angry()
 	vip := false
 	repeat := len(in.Thread) >= 2

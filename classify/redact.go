@@ -41,6 +41,7 @@ type Redactor struct {
 }
 
 type redactRule struct {
+	hint  func(s, lower string) bool // cheap pre-check; nil = always run
 	cat   string
 	re    *regexp.Regexp
 	group int                 // submatch replaced (0 = whole match)
@@ -56,16 +57,16 @@ func NewRedactor(categories []string) *Redactor {
 	}
 	all := []redactRule{
 		// Secrets first: "password: hunter2" keeps the label, hides the value.
-		{cat: "secret", group: 2, re: regexp.MustCompile(`(?i)\b(password|passwort|kennwort|passwd|pwd|mot de passe|contraseña|clave|wachtwoord|senha|parola d'ordine|pin|passcode|secret|client[_ ]secret|api[_ ]?key|access[_ ]?token|token)\s*[:=]\s*["']?([^\s"']{3,})`)},
-		{cat: "secret", group: 2, re: regexp.MustCompile(`(?i)\b(password|passwort|kennwort|mot de passe|contraseña|wachtwoord|senha|pin)\s+(?:is|ist|est|es|is nu|é|è)\s*:?\s*["']?([^\s"']{3,})`)},
-		{cat: "apikey", re: regexp.MustCompile(`\b(?:sk-(?:proj-)?[A-Za-z0-9_-]{16,}|(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})`)},
-		{cat: "apikey", group: 1, re: regexp.MustCompile(`(?i)\bbearer\s+([A-Za-z0-9._~+/-]{16,}=*)`)},
-		{cat: "apikey", re: regexp.MustCompile(`[A-Za-z0-9_+/=-]{24,}`), check: highEntropy},
+		{cat: "secret", group: 2, hint: hasAny("pass", "pwd", "kennwort", "contraseña", "clave", "wachtwoord", "senha", "parola", "pin", "secret", "key", "token"), re: regexp.MustCompile(`(?i)\b(password|passwort|kennwort|passwd|pwd|mot de passe|contraseña|clave|wachtwoord|senha|parola d'ordine|pin|passcode|secret|client[_ ]secret|api[_ ]?key|access[_ ]?token|token)\s*[:=]\s*["']?([^\s"']{3,})`)},
+		{cat: "secret", group: 2, hint: hasAny("pass", "pwd", "kennwort", "contraseña", "clave", "wachtwoord", "senha", "parola", "pin", "secret", "key", "token"), re: regexp.MustCompile(`(?i)\b(password|passwort|kennwort|mot de passe|contraseña|wachtwoord|senha|pin)\s+(?:is|ist|est|es|is nu|é|è)\s*:?\s*["']?([^\s"']{3,})`)},
+		{cat: "apikey", hint: longRun(16), re: regexp.MustCompile(`\b(?:sk-(?:proj-)?[A-Za-z0-9_-]{16,}|(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})`)},
+		{cat: "apikey", group: 1, hint: hasAny("bearer"), re: regexp.MustCompile(`(?i)\bbearer\s+([A-Za-z0-9._~+/-]{16,}=*)`)},
+		{cat: "apikey", hint: longRun(24), re: regexp.MustCompile(`[A-Za-z0-9_+/=-]{24,}`), check: highEntropy},
 		{cat: "iban", re: regexp.MustCompile(`(?i)\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b`), check: validIBAN},
 		{cat: "card", re: regexp.MustCompile(`\b\d(?:[ -]?\d){12,18}\b`), check: validCard},
 		{cat: "ssn", re: regexp.MustCompile(`\b\d{3}[- ]\d{2}[- ]\d{4}\b`), check: validSSN},
-		{cat: "ssn", group: 2, re: regexp.MustCompile(`(?i)\b(ssn|social security(?: number| no\.?)?)\D{0,20}?(\d{9})\b`), check: validSSN},
-		{cat: "dob", group: 2, re: regexp.MustCompile(`(?i)\b(date of birth|dob|d\.o\.b\.?|birth ?date|birthday|born on|born|geburtsdatum|geboren am|date de naissance|née? le|fecha de nacimiento|nacido el|nacida el|geboortedatum|geboren op|data di nascita|nato il|nata il|data de nascimento|nascido em|nascida em)\s*(?:is|:|-)?\s*` + dateRe)},
+		{cat: "ssn", group: 2, hint: hasAny("ssn", "social security"), re: regexp.MustCompile(`(?i)\b(ssn|social security(?: number| no\.?)?)\D{0,20}?(\d{9})\b`), check: validSSN},
+		{cat: "dob", group: 2, hint: hasAny("birth", "dob", "d.o.b", "born", "geburt", "geboren", "naissance", "né", "nacimiento", "nacid", "geboorte", "nascita", "nato", "nata", "nascimento", "nascid"), re: regexp.MustCompile(`(?i)\b(date of birth|dob|d\.o\.b\.?|birth ?date|birthday|born on|born|geburtsdatum|geboren am|date de naissance|née? le|fecha de nacimiento|nacido el|nacida el|geboortedatum|geboren op|data di nascita|nato il|nata il|data de nascimento|nascido em|nascida em)\s*(?:is|:|-)?\s*` + dateRe)},
 		{cat: "phone", re: regexp.MustCompile(`(?:\+|\b00)\d{1,3}[\s.-]?(?:\(0?\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,4}){1,4}\b`), check: phoneDigits},
 		{cat: "phone", re: regexp.MustCompile(`(?:\(\d{3}\)\s?|\b\d{3}[\s.-])\d{3}[\s.-]\d{4}\b`), check: phoneDigits},
 		{cat: "phone", re: regexp.MustCompile(`\b0\d{2,4}[\s/.-]\d{3,8}(?:[\s.-]\d{2,5})?\b`), check: phoneDigits},
@@ -87,7 +88,15 @@ func (r *Redactor) Redact(s string) (string, Findings) {
 		return s, f
 	}
 	seen := map[string]string{} // value → placeholder; local, discarded on return
+	lower := strings.ToLower(s)
+	digits := strings.ContainsAny(s, "0123456789")
 	for _, rule := range r.rules {
+		if rule.hint != nil && !rule.hint(s, lower) {
+			continue
+		}
+		if rule.cat != "secret" && rule.cat != "apikey" && !digits {
+			continue // every other category needs digits
+		}
 		idx := rule.re.FindAllStringSubmatchIndex(s, -1)
 		if idx == nil {
 			continue
@@ -245,4 +254,34 @@ func highEntropy(v string) bool {
 		h -= p * math.Log2(p)
 	}
 	return h > 3.5
+}
+
+func hasAny(words ...string) func(s, lower string) bool {
+	return func(_, lower string) bool {
+		for _, w := range words {
+			if strings.Contains(lower, w) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// longRun reports whether s has a run of at least n token characters.
+func longRun(n int) func(s, lower string) bool {
+	return func(s, _ string) bool {
+		run := 0
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '+' || c == '/' || c == '=' || c == '.' {
+				run++
+				if run >= n {
+					return true
+				}
+			} else {
+				run = 0
+			}
+		}
+		return false
+	}
 }

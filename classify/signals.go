@@ -1,9 +1,10 @@
 package classify
 
 import (
-	"regexp"
+	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/abadojack/whatlanggo"
 )
@@ -12,32 +13,93 @@ import (
 // German, French, Spanish, Dutch, Italian and Portuguese. Each matched term is
 // named in the explanation, so an agent can see why.
 
-func termRe(terms ...string) *regexp.Regexp {
-	return regexp.MustCompile(`(?i)(?:^|[^\p{L}])(` + strings.Join(terms, "|") + `)(?:[^\p{L}]|$)`)
+var (
+	urgentLex = newLexicon(`urgent*`, `asap`, `as soon as possible`, `immediately`, `right now`, `emergency`, `critical`, `time sensitive`,
+		`deadline`, `cannot wait`, `can't wait`, `still waiting`, `dringend`, `sofort`, `eilig`, `notfall`, `umgehend`, `schnellstmöglich`,
+		`immédiatement`, `tout de suite`, `au plus vite`, `inmediatamente`, `cuanto antes`, `lo antes posible`,
+		`spoed`, `onmiddellijk`, `zo snel mogelijk`, `subito`, `immediatamente`, `al più presto`, `imediatamente`, `o mais rápido possível`)
+	legalLex = newLexicon(`lawyer*`, `attorney*`, `solicitor*`, `sue`, `suing`, `lawsuit*`, `legal action`, `court`, `small claims`, `class action`, `ombudsman`,
+		`consumer protection`, `chargeback`, `anwalt`, `rechtsanwalt*`, `anwältin`, `klage`, `verklagen`, `gericht`, `rechtliche schritte`, `verbraucherzentrale`,
+		`avocat*`, `poursuite*`, `tribunal`, `action en justice`, `abogado*`, `demandaré`, `demandar`, `acciones legales`, `advocaat`, `rechtszaak`, `aanklacht`,
+		`avvocato`, `tribunale`, `advogado`, `processo judicial`, `processar`)
+	churnLex = newLexicon(`cancel my subscription`, `cancel our subscription`, `cancel my contract`, `cancel our contract`, `cancel my membership`,
+		`switch to a competitor`, `switch to another provider`, `switching to a competitor`, `switching to another provider`, `take my business elsewhere`,
+		`never buy from you again`, `never order from you again`, `terminate my contract`, `terminate our contract`, `leaving for a competitor`,
+		`kündigen`, `kündigung`, `vertrag beenden`, `anbieter wechseln`, `résilier`, `résiliation`, `changer de fournisseur`, `darme de baja`,
+		`cancelar mi suscripción`, `opzeggen`, `overstappen`, `disdire`, `disdetta`, `cancelar minha assinatura`, `rescindir`)
+	safetyLex = newLexicon(`fire`, `caught fire`, `smoke`, `smoking`, `burn`, `burned`, `burnt`, `burns`, `exploded`, `explodes`, `explode`, `electric shock`,
+		`injury`, `injured`, `injuries`, `hurt`, `hospital`, `dangerous`, `hazard`, `choking`, `toxic`, `poison*`, `overheat*`, `spark`, `sparks`,
+		`rauch`, `verletzt`, `verletzung`, `gefährlich`, `stromschlag`, `feu`, `fumée`, `blessé`, `blessure`, `dangereux`, `incendio`, `humo`, `herido`,
+		`lesión`, `peligroso`, `vuur`, `rook`, `gewond`, `gevaarlijk`, `fuoco`, `fumo`, `ferito`, `pericoloso`, `fogo`, `fumaça`, `ferido`, `perigoso`)
+	resolvedLex = newLexicon(`issue is resolved`, `issue has been resolved`, `problem is resolved`, `problem has been resolved`, `issue is solved`,
+		`problem is solved`, `issue is fixed`, `problem is fixed`, `it's fixed`, `it is fixed`, `it's resolved`, `is now resolved`, `works now`, `working now`,
+		`nevermind`, `never mind`, `no longer need`, `problem solved`, `all sorted`, `please close`, `please disregard`, `hat sich erledigt`, `ist gelöst`,
+		`funktioniert wieder`, `c'est réglé`, `problème résolu`, `ça marche maintenant`, `ya está resuelto`, `ya funciona`, `problema resuelto`,
+		`is opgelost`, `werkt weer`, `è risolto`, `funziona di nuovo`, `está resolvido`, `já funciona`)
+)
+
+// lexicon matches phrases word by word; a word ending in '*' matches as a prefix.
+type lexicon struct {
+	byFirst  map[string][][]string
+	prefixed [][]string // phrases whose first word is a prefix pattern
 }
 
-var (
-	urgentRe = termRe(`urgent(?:ly)?`, `asap`, `as soon as possible`, `immediately`, `right now`, `emergency`, `critical`, `time[- ]sensitive`,
-		`deadline`, `cannot wait`, `can't wait`, `still waiting`, `dringend`, `sofort`, `eilig`, `notfall`, `umgehend`, `schnellstmöglich`,
-		`urgente?`, `immédiatement`, `tout de suite`, `au plus vite`, `inmediatamente`, `cuanto antes`, `lo antes posible`, `urgentemente`,
-		`spoed`, `dringend`, `onmiddellijk`, `zo snel mogelijk`, `subito`, `immediatamente`, `al più presto`, `imediatamente`, `o mais rápido possível`)
-	legalRe = termRe(`lawyers?`, `attorneys?`, `solicitors?`, `sue`, `suing`, `lawsuit`, `legal action`, `court`, `small claims`, `class action`, `ombudsman`,
-		`consumer protection`, `chargeback`, `anwalt`, `rechtsanwalt`, `anwältin`, `klage`, `verklagen`, `gericht`, `rechtliche schritte`, `verbraucherzentrale`,
-		`avocats?`, `poursuites?`, `tribunal`, `action en justice`, `abogados?`, `demandaré`, `demandar`, `acciones legales`, `advocaat`, `rechtszaak`, `aanklacht`,
-		`avvocato`, `denuncia`, `tribunale`, `advogado`, `processo judicial`, `processar`)
-	churnRe = termRe(`cancel (?:my|our|the) (?:subscription|contract|account|membership)`, `close my account`, `switch(?:ing)? to (?:a |another )?(?:competitor|provider)`,
-		`take my business elsewhere`, `never (?:buy|order) (?:from you )?again`, `leaving you`, `terminate (?:my|our|the) contract`, `delete my account`,
-		`kündigen`, `kündigung`, `vertrag beenden`, `anbieter wechseln`, `résilier`, `résiliation`, `changer de fournisseur`, `darme de baja`, `dar de baja`,
-		`cancelar mi suscripción`, `opzeggen`, `overstappen`, `disdire`, `disdetta`, `cancelar minha assinatura`, `rescindir`)
-	safetyRe = termRe(`fire`, `caught fire`, `smoke`, `smoking`, `burn(?:ed|t|s)?`, `explod(?:ed|es|e)`, `electric shock`, `injur(?:y|ed|ies)`, `hurt`, `hospital`,
-		`dangerous`, `hazard`, `choking`, `toxic`, `poison(?:ed|ing)?`, `overheat(?:ed|ing|s)?`, `sparks?`, `rauch`, `verletzt`, `verletzung`, `gefährlich`,
-		`stromschlag`, `feu`, `fumée`, `blessé`, `blessure`, `dangereux`, `incendio`, `humo`, `herido`, `lesión`, `peligroso`, `vuur`, `rook`, `gewond`, `gevaarlijk`,
-		`fuoco`, `fumo`, `ferito`, `pericoloso`, `fogo`, `fumaça`, `ferido`, `perigoso`)
-	resolvedRe = termRe(`(?:issue|problem|it)(?:'s| is| has been| was) (?:now )?(?:resolved|solved|fixed|sorted)`, `works now`, `working now`, `never ?mind`,
-		`no longer need`, `problem solved`, `all sorted`, `please (?:close|disregard)`, `hat sich erledigt`, `ist gelöst`, `funktioniert wieder`,
-		`c'est réglé`, `problème résolu`, `ça marche maintenant`, `ya está resuelto`, `ya funciona`, `problema resuelto`, `is opgelost`, `werkt weer`,
-		`è risolto`, `funziona di nuovo`, `está resolvido`, `já funciona`)
-)
+func newLexicon(phrases ...string) *lexicon {
+	l := &lexicon{byFirst: map[string][][]string{}}
+	for _, p := range phrases {
+		w := strings.Fields(p)
+		if strings.HasSuffix(w[0], "*") {
+			l.prefixed = append(l.prefixed, w)
+		} else {
+			l.byFirst[w[0]] = append(l.byFirst[w[0]], w)
+		}
+	}
+	return l
+}
+
+func wordMatch(pat, w string) bool {
+	if p, ok := strings.CutSuffix(pat, "*"); ok {
+		return strings.HasPrefix(w, p)
+	}
+	return pat == w
+}
+
+// find returns up to three distinct phrases of l found in words.
+func (l *lexicon) find(words []string) []string {
+	var out []string
+	try := func(i int, ph []string) {
+		if i+len(ph) > len(words) {
+			return
+		}
+		for j, pw := range ph {
+			if !wordMatch(pw, words[i+j]) {
+				return
+			}
+		}
+		m := strings.Join(words[i:i+len(ph)], " ")
+		if !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	for i, w := range words {
+		for _, ph := range l.byFirst[w] {
+			try(i, ph)
+		}
+		for _, ph := range l.prefixed {
+			try(i, ph)
+		}
+		if len(out) >= 3 {
+			break
+		}
+	}
+	return out
+}
+
+// lowerWords splits text into lower-case words (letters and apostrophes).
+func lowerWords(text string) []string {
+	text = strings.ReplaceAll(text, "’", "'")
+	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && r != '\'' && r != '*' })
+}
 
 // Sentiment lexicon (lower case). Strong negatives also count toward "angry".
 var (
@@ -74,15 +136,17 @@ type sentimentScore struct {
 	shout            bool // !!! or several all-caps words
 }
 
-func scoreSentiment(text string) sentimentScore {
+func scoreSentiment(text string, words []string) sentimentScore {
 	var s sentimentScore
 	negate := 0
 	caps := 0
-	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && r != '\'' && r != '*' }) {
-		if len([]rune(w)) >= 4 && strings.ToUpper(w) == w && strings.ToLower(w) != w {
+	for _, w := range strings.Fields(text) {
+		if len(w) >= 4 && strings.ToUpper(w) == w && strings.ToLower(w) != w {
 			caps++
 		}
-		lw := strings.ToLower(strings.Trim(w, "'"))
+	}
+	for _, w := range words {
+		lw := strings.Trim(w, "'")
 		if strings.Contains(lw, "**") { // "f******" in Bitext's offensive variants
 			s.neg++
 			s.strong++
@@ -142,14 +206,78 @@ func (s sentimentScore) angry() bool { return s.strong >= 2 || (s.strong >= 1 &&
 // something exotic.
 var langWhitelist = map[whatlanggo.Lang]bool{
 	whatlanggo.Eng: true, whatlanggo.Deu: true, whatlanggo.Fra: true, whatlanggo.Spa: true, whatlanggo.Nld: true,
-	whatlanggo.Ita: true, whatlanggo.Por: true, whatlanggo.Pol: true, whatlanggo.Swe: true, whatlanggo.Dan: true,
-	whatlanggo.Nob: true, whatlanggo.Fin: true, whatlanggo.Ces: true, whatlanggo.Rus: true, whatlanggo.Tur: true,
-	whatlanggo.Jpn: true, whatlanggo.Cmn: true, whatlanggo.Kor: true, whatlanggo.Arb: true, whatlanggo.Ukr: true,
+	whatlanggo.Ita: true, whatlanggo.Por: true, whatlanggo.Rus: true, whatlanggo.Ukr: true, whatlanggo.Jpn: true, whatlanggo.Cmn: true, whatlanggo.Kor: true, whatlanggo.Arb: true,
 }
 
-func detectLanguage(text string) (string, float64) {
+// Function words of the languages the signals cover. Counting them decides
+// most emails in a few microseconds; whatlanggo (trigram profiles, ~100 µs)
+// decides the rest.
+var stopwords = map[string][]string{
+	"en": strings.Fields("the and to of is it you that for my have with this on be are not can your was me please would what how do i"),
+	"de": strings.Fields("der die das und ist nicht ich sie mit den ein eine zu auf für mein meine ihr ihre wie wir bitte haben kann von dem"),
+	"fr": strings.Fields("le la les et est je vous de des une un pour pas mon ma mes que qui sur avec votre vos merci comment ce dans"),
+	"es": strings.Fields("el la los las y es no que de en un una por para mi mis con su sus como gracias quiero puedo del al está"),
+	"nl": strings.Fields("de het een en is niet ik u je mijn met van op voor dat die zijn kan hoe wat graag bedankt heb wil"),
+	"it": strings.Fields("il lo la gli le e è non che di un una per mio mia con come grazie sono ho vorrei può del della"),
+	"pt": strings.Fields("o a os as e é não que de em um uma para meu minha com como obrigado obrigada estou tenho quero pode do da"),
+}
+
+var stopwordLang = func() map[string][]string {
+	m := map[string][]string{}
+	for lang, ws := range stopwords {
+		for _, w := range ws {
+			m[w] = append(m[w], lang)
+		}
+	}
+	return m
+}()
+
+func stopwordLanguage(words []string) (string, float64, bool) {
+	var counts [7]int
+	langs := [7]string{"en", "de", "fr", "es", "nl", "it", "pt"}
+	total := 0
+	for _, w := range words {
+		for _, l := range stopwordLang[w] {
+			for i := range langs {
+				if langs[i] == l {
+					counts[i]++
+				}
+			}
+			total++
+		}
+	}
+	best, second := 0, -1
+	for i := 1; i < len(counts); i++ {
+		if counts[i] > counts[best] {
+			best = i
+		}
+	}
+	for i := range counts {
+		if i != best && (second < 0 || counts[i] > counts[second]) {
+			second = i
+		}
+	}
+	b, s := counts[best], counts[second]
+	if b >= 3 && b >= 2*s+1 {
+		return langs[best], min(0.99, 0.5+0.5*float64(b-s)/float64(b+1)), true
+	}
+	return "", 0, false
+}
+
+func detectLanguage(text string, words []string) (string, float64) {
 	if strings.TrimSpace(text) == "" {
 		return "und", 0
+	}
+	if l, c, ok := stopwordLanguage(words); ok {
+		return l, c
+	}
+	// The first few hundred bytes decide the language; whatlanggo's cost grows with length.
+	if len(text) > 160 {
+		cut := 160
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut]
 	}
 	info := whatlanggo.DetectWithOptions(text, whatlanggo.Options{Whitelist: langWhitelist})
 	code := info.Lang.Iso6391()
@@ -157,25 +285,6 @@ func detectLanguage(text string) (string, float64) {
 		return "und", 0
 	}
 	return code, info.Confidence
-}
-
-// matches returns the distinct terms of re found in text (at most 3, for explanations).
-func matches(re *regexp.Regexp, text string) []string {
-	var out []string
-	for _, m := range re.FindAllStringSubmatch(text, -1) {
-		t := strings.ToLower(m[1])
-		dup := false
-		for _, o := range out {
-			dup = dup || o == t
-		}
-		if !dup {
-			out = append(out, t)
-		}
-		if len(out) == 3 {
-			break
-		}
-	}
-	return out
 }
 
 // summarize returns the first sentences of text up to ~300 characters, on one line.
