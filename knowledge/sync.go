@@ -119,7 +119,9 @@ func (k *Knowledge) Sync(ctx context.Context) (SyncStats, error) {
 	}
 	ch.Reconcile, ch.Keep = true, keep
 	if !newest.IsZero() {
-		ch.Cursor = newest.UTC().Format("2006-01-02T15:04:05.000Z")
+		// SOQL datetime literals have whole seconds; with >= a truncated cursor
+		// re-reads at most a second of records instead of missing any.
+		ch.Cursor = newest.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05Z")
 	}
 	ch.APICalls = stats.Queries
 	res, err := k.st.ApplyKnowledge(ctx, ch)
