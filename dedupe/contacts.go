@@ -101,6 +101,26 @@ func (s *Stage) ResolveContact(ctx context.Context, addr, displayName string, as
 		return ContactResolution{Create: create}, nil
 	}
 
+	// An expired entry: does the cached contact still have the address?
+	if resolved {
+		var raw []map[string]any
+		q := "SELECT " + s.contactFields() + " FROM Contact WHERE Id = " + s.quote(row.ContactID) + " LIMIT 1"
+		if err := s.sf.Query(ctx, q, &raw); err != nil {
+			return ContactResolution{}, fmt.Errorf("dedupe: refresh cached contact: %w", err)
+		}
+		for _, c := range s.decodeContacts(raw) {
+			for i, e := range c.Emails {
+				if n, err := NormalizeAddress(e, s.cfg.Address); err == nil && n == addr {
+					src := SourceEmail
+					if i > 0 {
+						src = SourceAlternate
+					}
+					return s.link(ctx, addr, c.ID, c.AccountID, src)
+				}
+			}
+		}
+	}
+
 	// Contact.Email and alternate fields. The normalised and the as-written
 	// forms are both asked for; matches are then compared normalised.
 	lits := []string{s.quote(addr)}

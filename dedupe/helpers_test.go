@@ -151,6 +151,9 @@ func (f *fakeSF) Query(ctx context.Context, soql string, dst any) error {
 	}
 	var out []map[string]any
 	for _, rec := range f.objects[m[2]] {
+		if rec["_hidden"] == true {
+			continue // only duplicate rules see it (fuzzy matching)
+		}
 		ok, err := matchWhere(rec, m[3])
 		if err != nil {
 			return fmt.Errorf("fake: %v in %q", err, soql)
