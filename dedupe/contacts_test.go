@@ -25,8 +25,8 @@ func TestResolveContact(t *testing.T) {
 
 	tests := []struct {
 		name, addr, display, asWritten string
-		contact, account, source     string
-		ambiguous, create            bool
+		contact, account, source       string
+		ambiguous, create              bool
 	}{
 		{"email, as written with tag", "jane.roe@acme.example", "Jane", "Jane.Roe+work@Acme.example", jane, acme, SourceEmail, false, false},
 		{"alternate field", "al@acme.example", "", "", alt, acme, SourceAlternate, false, false},
