@@ -253,7 +253,9 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		opt(&o)
 	}
 	if err := c.budget.admit(o.critical || isCritical(ctx)); err != nil {
-		c.log.Warn("salesforce call refused by governor", "method", r.method, "path", r.path, "err", err)
+		// Debug only: refusals are counted in a metric, and above the
+		// threshold every call would log.
+		c.log.Debug("salesforce call refused by governor", "method", r.method, "path", r.path, "err", err)
 		return nil, err
 	}
 	ctx, cancel := c.withTimeout(ctx, o.timeout)

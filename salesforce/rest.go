@@ -78,6 +78,62 @@ func (c *Client) Get(ctx context.Context, sobject, id string, fields []string, d
 	return decodeJSON(r, resp.body, dst)
 }
 
+// GetByExternalID reads the record whose extIDField equals extID
+// (GET sobjects/{sobject}/{field}/{value}). More than one match answers 300:
+// an *APIError with MultipleChoices.
+func (c *Client) GetByExternalID(ctx context.Context, sobject, extIDField, extID string, fields []string, dst any) error {
+	op := "get by external ID"
+	if err := checkName(op, "sObject", sobject); err != nil {
+		return err
+	}
+	if err := checkName(op, "external ID field", extIDField); err != nil {
+		return err
+	}
+	if extID == "" {
+		return &RequestError{Op: op, Reason: "empty external ID value"}
+	}
+	for _, f := range fields {
+		if err := checkName(op, "field", f); err != nil {
+			return err
+		}
+	}
+	r := request{method: http.MethodGet, path: c.dataPath("sobjects/" + sobject + "/" + extIDField + "/" + url.PathEscape(extID))}
+	if len(fields) > 0 {
+		r.query = "fields=" + url.QueryEscape(strings.Join(fields, ","))
+	}
+	resp, err := c.do(ctx, r)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(r, resp.body, dst)
+}
+
+// Call is the escape hatch for REST resources without a method here. path
+// is relative to /services/data/vXX.X/ (e.g. "sobjects/Case/500.../CaseComments");
+// body, when non-nil, is sent as JSON; dst, when non-nil, receives the JSON
+// answer. Build path segments from data with url.PathEscape.
+func (c *Client) Call(ctx context.Context, method, path string, query url.Values, body, dst any, opts ...CallOption) error {
+	op := "call"
+	if method == "" || strings.ContainsAny(method, " \r\n") {
+		return &RequestError{Op: op, Reason: "invalid method"}
+	}
+	if strings.HasPrefix(path, "/") || strings.Contains(path, "..") || strings.ContainsAny(path, "?#") {
+		return &RequestError{Op: op, Reason: fmt.Sprintf("path %q must be relative, without .., query or fragment", path)}
+	}
+	r := request{method: method, path: c.dataPath(path), body: body, opts: opts}
+	if len(query) > 0 {
+		r.query = query.Encode()
+	}
+	resp, err := c.do(ctx, r)
+	if err != nil {
+		return err
+	}
+	if dst == nil || len(strings.TrimSpace(string(resp.body))) == 0 {
+		return nil
+	}
+	return decodeJSON(r, resp.body, dst)
+}
+
 // Create inserts a record and returns its ID. fields marshals to a JSON
 // object (struct with json tags or map).
 func (c *Client) Create(ctx context.Context, sobject string, fields any, opts ...CallOption) (string, error) {

@@ -376,3 +376,26 @@ func TestVersions(t *testing.T) {
 		t.Fatalf("versions = %+v, %v", vs, err)
 	}
 }
+
+func TestGetByExternalIDAndCall(t *testing.T) {
+	f := newFakeOrg(t)
+	g := loadGolden(t, "get_record")
+	f.handle("GET /services/data/v62.0/sobjects/Case/Triage_Key__c/thr%2F1", writeGolden(g))
+	f.handle("POST /services/data/v62.0/sobjects/Case/500R0000004dBJ8IAM/CaseComments", writeGolden(loadGolden(t, "create_201")))
+	c := f.client()
+	ctx := context.Background()
+	var rec map[string]any
+	if err := c.GetByExternalID(ctx, "Case", "Triage_Key__c", "thr/1", []string{"Id"}, &rec); err != nil || rec["Id"] != "001D000000INjVeIAH" {
+		t.Fatalf("rec = %v, %v", rec, err)
+	}
+	var sr SaveResult
+	if err := c.Call(ctx, http.MethodPost, "sobjects/Case/500R0000004dBJ8IAM/CaseComments", nil, map[string]string{"CommentBody": "x"}, &sr); err != nil || !sr.Success {
+		t.Fatalf("call = %+v, %v", sr, err)
+	}
+	for _, p := range []string{"/services/data/x", "../x", "sobjects?x=1"} {
+		var re *RequestError
+		if err := c.Call(ctx, http.MethodGet, p, nil, nil, nil); !errors.As(err, &re) {
+			t.Errorf("Call(%q) = %v, want refusal", p, err)
+		}
+	}
+}
