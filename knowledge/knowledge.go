@@ -23,8 +23,10 @@ var columnWeights = [3]float64{10, 4, 1}
 // Weights of a key term found in each field, for the normalised score.
 const (
 	fieldTitle   = 1.0
-	fieldSummary = 0.9
-	fieldBody    = 0.75
+	fieldSummary = 0.8
+	fieldBody    = 0.5
+	// bodyOnlyFactor scales the score of an article matched in its body alone.
+	bodyOnlyFactor = 0.7
 )
 
 // maxQueryTerms bounds the query: the strongest key terms carry the topic,
@@ -399,19 +401,27 @@ func coverage(an *analyzer, a store.KnowledgeArticle, terms []qterm) float64 {
 	}
 	bodySet := termSet(aan, body)
 	var got, total float64
+	head := false
 	for _, t := range terms {
 		total += t.weight
 		switch {
 		case title[t.term]:
 			got += t.weight * fieldTitle
+			head = true
 		case summary[t.term]:
 			got += t.weight * fieldSummary
+			head = true
 		case bodySet[t.term]:
 			got += t.weight * fieldBody
 		}
 	}
 	if total == 0 {
 		return 0
+	}
+	if !head {
+		// Title and summary say what an article is about; one that shares no
+		// term with them answers the email only by accident of wording.
+		got *= bodyOnlyFactor
 	}
 	return got / total
 }
