@@ -156,7 +156,7 @@ type Expectation struct {
 	Expect   string `json:"expect"`                 // ExpectCase, ExpectReply, ExpectDuplicate, ExpectDead or "skip:<reason>"
 	Lang     string `json:"lang,omitempty"`         // ISO 639-1
 	Thread   string `json:"thread,omitempty"`       // deliveries with the same Thread belong to one conversation
-	Related  string `json:"related_case,omitempty"` // seeded case key in org.json (C1…C7) the email is about
+	Related  string `json:"related_case,omitempty"` // Id of the seeded Case in org.json the email is about
 	// MessageID without angle brackets; empty when the email has none.
 	MessageID string   `json:"message_id,omitempty"`
 	Tags      []string `json:"tags,omitempty"` // scenario tags: "pii:card", "vip", "kb_gap", "prompt_injection", …
