@@ -3,6 +3,7 @@ package salesforce
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"regexp"
@@ -193,4 +194,29 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// String redacts secrets so a logged or printed config never shows them.
+func (a AuthConfig) String() string {
+	return fmt.Sprintf("{Flow:%s ClientID:%s ClientSecret:%s Username:%s PrivateKeyFile:%s RefreshToken:%s Scopes:%v Audience:%s}",
+		a.Flow, a.ClientID, redact(a.ClientSecret), a.Username, a.PrivateKeyFile, redact(a.RefreshToken), a.Scopes, a.Audience)
+}
+
+// LogValue redacts secrets in slog output.
+func (a AuthConfig) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("flow", a.Flow),
+		slog.String("client_id", a.ClientID),
+		slog.String("client_secret", redact(a.ClientSecret)),
+		slog.String("username", a.Username),
+		slog.String("private_key_file", a.PrivateKeyFile),
+		slog.String("refresh_token", redact(a.RefreshToken)),
+	)
+}
+
+func redact(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
 }

@@ -2,6 +2,7 @@ package salesforce
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,19 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 	_, err := New(context.Background(), Config{LoginURL: "http://example.com", Auth: AuthConfig{Flow: "x"}})
 	if err == nil || !strings.Contains(err.Error(), "login_url:") || !strings.Contains(err.Error(), "auth.flow:") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestSecretsRedactedWhenPrinted(t *testing.T) {
+	c := Config{Auth: AuthConfig{Flow: FlowRefreshToken, ClientID: "id", ClientSecret: "topsecret", RefreshToken: "5Aep861rt"}}
+	logger, buf := logBuffer()
+	logger.Info("cfg", "auth", c.Auth)
+	for _, out := range []string{fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprint(c.Auth), buf.String()} {
+		if strings.Contains(out, "topsecret") || strings.Contains(out, "5Aep861rt") {
+			t.Errorf("secret printed: %s", out)
+		}
+		if !strings.Contains(out, "[redacted]") {
+			t.Errorf("no redaction marker: %s", out)
+		}
 	}
 }
