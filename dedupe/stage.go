@@ -253,7 +253,7 @@ func (s *Stage) Process(ctx context.Context, m store.Message, p *ingest.Parsed) 
 }
 
 // duplicateOf returns the id of an earlier copy of this email: same
-// Message-ID, same sender and same Date. A Message-ID reused by a broken
+// Message-ID, same sender, subject and Date. A Message-ID reused by a broken
 // mailer for different mail is not a duplicate.
 func (s *Stage) duplicateOf(ctx context.Context, m store.Message, p *ingest.Parsed, sender string) (int64, error) {
 	if p.Synthesized || m.MessageID == "" {
@@ -265,15 +265,50 @@ func (s *Stage) duplicateOf(ctx context.Context, m store.Message, p *ingest.Pars
 	}
 	for _, c := range copies {
 		from, _ := NormalizeAddress(c.From, s.cfg.Address)
-		if from != sender {
+		// Copies of one email agree on sender, subject and date; templates
+		// reusing a Message-ID (test corpora, broken mailers) do not.
+		if from != sender || s.NormalizeSubject(c.Subject) != s.NormalizeSubject(p.Subject) {
 			continue
 		}
 		if !c.SentAt.Equal(m.SentAt) && !(c.SentAt.IsZero() && p.Date.IsZero()) && !c.SentAt.Equal(p.Date) {
 			continue
 		}
+		if !sameContent(c.Parsed, p) {
+			continue
+		}
 		return c.ID, nil
 	}
 	return 0, nil
+}
+
+// sameContent compares the body text and attachments of an earlier copy
+// with this one's, blanks collapsed; a missing text (header-only copy) does
+// not count against it.
+func sameContent(parsed []byte, p *ingest.Parsed) bool {
+	var q ingest.Parsed
+	if len(parsed) == 0 || json.Unmarshal(parsed, &q) != nil {
+		return true
+	}
+	if q.Text != "" && p.Text != "" && collapse(q.Text) != collapse(p.Text) {
+		return false
+	}
+	if len(q.Attachments) != len(p.Attachments) {
+		return q.Text == "" || p.Text == "" // header-only copies list no attachments
+	}
+	for i := range q.Attachments {
+		if q.Attachments[i].SHA256 != p.Attachments[i].SHA256 {
+			return false
+		}
+	}
+	return true
+}
+
+func collapse(s string) string {
+	f := strings.Fields(s)
+	if len(f) > 400 {
+		f = f[:400]
+	}
+	return strings.Join(f, " ")
 }
 
 // thread finds (or starts) the message's thread and its case, fills r and

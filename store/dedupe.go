@@ -13,15 +13,17 @@ import (
 
 // DedupeCopy is an earlier recorded message with the same Message-ID.
 type DedupeCopy struct {
-	ID     int64
-	From   string
-	SentAt time.Time
+	ID      int64
+	From    string
+	Subject string
+	SentAt  time.Time
+	Parsed  []byte // JSON of the parsed form
 }
 
 // DedupeEarlierCopies lists messages recorded before id with the same
 // Message-ID header (other bytes: another folder, mailbox or a re-fetch), oldest first.
 func (s *Store) DedupeEarlierCopies(ctx context.Context, messageID string, id int64) ([]DedupeCopy, error) {
-	rows, err := s.reader.QueryContext(ctx, `SELECT id, from_addr, sent_at FROM messages
+	rows, err := s.reader.QueryContext(ctx, `SELECT id, from_addr, subject, sent_at, parsed FROM messages
 		WHERE message_id=? AND id<? ORDER BY id LIMIT 20`, messageID, id)
 	if err != nil {
 		return nil, fmt.Errorf("store: earlier copies: %w", classify(err))
@@ -31,7 +33,7 @@ func (s *Store) DedupeEarlierCopies(ctx context.Context, messageID string, id in
 	for rows.Next() {
 		var c DedupeCopy
 		var sent sql.NullInt64
-		if err := rows.Scan(&c.ID, &c.From, &sent); err != nil {
+		if err := rows.Scan(&c.ID, &c.From, &c.Subject, &sent, &c.Parsed); err != nil {
 			return nil, err
 		}
 		if sent.Valid {
