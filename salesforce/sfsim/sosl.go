@@ -390,7 +390,7 @@ func (s *Server) runSearch(t *txn, sq *searchQuery, version string) []any {
 				}
 				if gOK {
 					ok = true
-					score = math.Max(score, gScore)
+					score += gScore // documents matching more alternatives rank higher
 				}
 			}
 			if ok {
