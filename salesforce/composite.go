@@ -150,6 +150,9 @@ func (b *CompositeRequest) Upsert(refID, sobject, extIDField, extID string, fiel
 	if !nameRE.MatchString(sobject) || !nameRE.MatchString(extIDField) || extID == "" {
 		b.fail("subrequest %q: invalid sObject %q, external ID field %q or empty value", refID, sobject, extIDField)
 	}
+	if err := checkUpsertBody("upsert subrequest "+refID, extIDField, fields); err != nil && b.err == nil {
+		b.err = err
+	}
 	return b.add(Subrequest{Method: http.MethodPatch, Path: "sobjects/" + sobject + "/" + extIDField + "/" + url.PathEscape(extID), ReferenceID: refID, Body: fields})
 }
 

@@ -193,6 +193,9 @@ func (c *Client) Upsert(ctx context.Context, sobject, extIDField, extID string, 
 	if extID == "" {
 		return UpsertResult{}, &RequestError{Op: op, Reason: "empty external ID value"}
 	}
+	if err := checkUpsertBody(op, extIDField, fields); err != nil {
+		return UpsertResult{}, err
+	}
 	r := request{method: http.MethodPatch, path: c.dataPath("sobjects/" + sobject + "/" + extIDField + "/" + url.PathEscape(extID)), body: fields, opts: opts}
 	resp, err := c.do(ctx, r)
 	if err != nil {
@@ -210,6 +213,25 @@ func (c *Client) Upsert(ctx context.Context, sobject, extIDField, extID string, 
 	}
 	// A 201 is a creation even if a proxy dropped the created flag.
 	return UpsertResult{ID: sr.ID, Created: sr.Created || resp.status == http.StatusCreated}, nil
+}
+
+// checkUpsertBody refuses a body carrying Id or the external ID field:
+// Salesforce rejects those on upsert (the value belongs in the URL).
+func checkUpsertBody(op, extIDField string, fields any) error {
+	raw, err := json.Marshal(fields)
+	if err != nil {
+		return &RequestError{Op: op, Reason: "body does not marshal to JSON: " + err.Error()}
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return &RequestError{Op: op, Reason: "body must be a JSON object"}
+	}
+	for k := range m {
+		if strings.EqualFold(k, "Id") || strings.EqualFold(k, extIDField) {
+			return &RequestError{Op: op, Reason: fmt.Sprintf("body must not carry %s: the external ID goes in the URL", k)}
+		}
+	}
+	return nil
 }
 
 // QueryResult is one page of a SOQL answer.

@@ -399,3 +399,27 @@ func TestGetByExternalIDAndCall(t *testing.T) {
 		}
 	}
 }
+
+func TestUpsertRefusesKeyInBody(t *testing.T) {
+	cfg := Config{LoginURL: "http://127.0.0.1:1", Auth: AuthConfig{Flow: FlowClientCredentials, ClientID: "a", ClientSecret: "b"}}
+	c, err := New(context.Background(), cfg, WithHTTPClient(failDoer{t}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []any{
+		map[string]any{"Triage_Key__c": "k", "Subject": "x"},
+		map[string]any{"triage_key__c": "k"},
+		map[string]any{"Id": "500R0000004dBJ8IAM"},
+		[]string{"not an object"},
+	} {
+		var re *RequestError
+		if _, err := c.Upsert(context.Background(), "Case", "Triage_Key__c", "k", body); !errors.As(err, &re) {
+			t.Errorf("Upsert(%v) = %v, want refusal", body, err)
+		}
+		req := NewComposite(true)
+		req.Upsert("c", "Case", "Triage_Key__c", "k", body)
+		if req.Err() == nil {
+			t.Errorf("composite upsert with %v accepted", body)
+		}
+	}
+}
