@@ -43,9 +43,9 @@ func (r Ref) ID() string { return "@{" + string(r) + ".id}" }
 // Field is "@{ref.<path>}", e.g. r.Field("records[0].Id") after a query.
 func (r Ref) Field(path string) string { return "@{" + string(r) + "." + path + "}" }
 
-// Subrequest is one node of a composite request. Build them with the
+// subrequest is one node of a composite request, built by the
 // CompositeRequest methods, which validate names and references.
-type Subrequest struct {
+type subrequest struct {
 	Method      string
 	Path        string // below /services/data/vXX.X/, e.g. "sobjects/Case"
 	Query       string // encoded query string, optional
@@ -60,7 +60,7 @@ type Subrequest struct {
 type CompositeRequest struct {
 	AllOrNone          bool
 	CollateSubrequests bool
-	subs               []Subrequest
+	subs               []subrequest
 	refs               map[string]int
 	err                error
 }
@@ -83,7 +83,7 @@ func (b *CompositeRequest) fail(format string, args ...any) {
 }
 
 // add validates a subrequest and appends it.
-func (b *CompositeRequest) add(s Subrequest) Ref {
+func (b *CompositeRequest) add(s subrequest) Ref {
 	if b.refs == nil {
 		b.refs = map[string]int{}
 	}
@@ -133,7 +133,7 @@ func (b *CompositeRequest) Create(refID, sobject string, fields any) Ref {
 	if !nameRE.MatchString(sobject) {
 		b.fail("subrequest %q: invalid sObject %q", refID, sobject)
 	}
-	return b.add(Subrequest{Method: http.MethodPost, Path: "sobjects/" + sobject, ReferenceID: refID, Body: fields})
+	return b.add(subrequest{Method: http.MethodPost, Path: "sobjects/" + sobject, ReferenceID: refID, Body: fields})
 }
 
 // Update adds PATCH sobjects/{sobject}/{id}; id may be a Ref's ID().
@@ -142,7 +142,7 @@ func (b *CompositeRequest) Update(refID, sobject, id string, fields any) Ref {
 	if !nameRE.MatchString(sobject) || !ok {
 		b.fail("subrequest %q: invalid sObject %q or record ID %q", refID, sobject, id)
 	}
-	return b.add(Subrequest{Method: http.MethodPatch, Path: "sobjects/" + sobject + "/" + p, ReferenceID: refID, Body: fields})
+	return b.add(subrequest{Method: http.MethodPatch, Path: "sobjects/" + sobject + "/" + p, ReferenceID: refID, Body: fields})
 }
 
 // Upsert adds PATCH sobjects/{sobject}/{extIDField}/{extID}.
@@ -153,7 +153,7 @@ func (b *CompositeRequest) Upsert(refID, sobject, extIDField, extID string, fiel
 	if err := checkUpsertBody("upsert subrequest "+refID, extIDField, fields); err != nil && b.err == nil {
 		b.err = err
 	}
-	return b.add(Subrequest{Method: http.MethodPatch, Path: "sobjects/" + sobject + "/" + extIDField + "/" + url.PathEscape(extID), ReferenceID: refID, Body: fields})
+	return b.add(subrequest{Method: http.MethodPatch, Path: "sobjects/" + sobject + "/" + extIDField + "/" + url.PathEscape(extID), ReferenceID: refID, Body: fields})
 }
 
 // Delete adds DELETE sobjects/{sobject}/{id}.
@@ -162,7 +162,7 @@ func (b *CompositeRequest) Delete(refID, sobject, id string) Ref {
 	if !nameRE.MatchString(sobject) || !ok {
 		b.fail("subrequest %q: invalid sObject %q or record ID %q", refID, sobject, id)
 	}
-	return b.add(Subrequest{Method: http.MethodDelete, Path: "sobjects/" + sobject + "/" + p, ReferenceID: refID})
+	return b.add(subrequest{Method: http.MethodDelete, Path: "sobjects/" + sobject + "/" + p, ReferenceID: refID})
 }
 
 // Get adds GET sobjects/{sobject}/{id}?fields=...; id may be a Ref's ID().
@@ -180,7 +180,7 @@ func (b *CompositeRequest) Get(refID, sobject, id string, fields ...string) Ref 
 	if len(fields) > 0 {
 		q = "fields=" + strings.Join(fields, ",")
 	}
-	return b.add(Subrequest{Method: http.MethodGet, Path: "sobjects/" + sobject + "/" + p, Query: q, ReferenceID: refID})
+	return b.add(subrequest{Method: http.MethodGet, Path: "sobjects/" + sobject + "/" + p, Query: q, ReferenceID: refID})
 }
 
 // Query adds GET query?q=...; results are referenced as
@@ -189,7 +189,7 @@ func (b *CompositeRequest) Query(refID, soql string) Ref {
 	if strings.TrimSpace(soql) == "" {
 		b.fail("subrequest %q: empty SOQL", refID)
 	}
-	return b.add(Subrequest{Method: http.MethodGet, Path: "query", Query: "q=" + url.QueryEscape(soql), ReferenceID: refID, kind: "query"})
+	return b.add(subrequest{Method: http.MethodGet, Path: "query", Query: "q=" + url.QueryEscape(soql), ReferenceID: refID, kind: "query"})
 }
 
 func (b *CompositeRequest) validate(max int, capQueries bool) error {
