@@ -443,17 +443,28 @@ func (s *Stage) threadByToken(ctx context.Context, key, sender string) (th store
 	// elsewhere): accept the token only from the case's own contact.
 	var cases []struct {
 		ID            string `json:"Id"`
-		ContactEmail  string `json:"ContactEmail"`
+		ContactID     string `json:"ContactId"`
 		SuppliedEmail string `json:"SuppliedEmail"`
 	}
-	q := "SELECT Id, ContactEmail, SuppliedEmail FROM Case WHERE Triage_Key__c = " + s.quote(key) + " LIMIT 1"
+	q := "SELECT Id, ContactId, SuppliedEmail FROM Case WHERE Triage_Key__c = " + s.quote(key) + " LIMIT 1"
 	if err := s.sf.Query(ctx, q, &cases); err != nil {
 		return th, false, false, fmt.Errorf("dedupe: look up case by thread token: %w", err)
 	}
 	if len(cases) == 0 {
 		return th, false, false, nil
 	}
-	for _, e := range []string{cases[0].ContactEmail, cases[0].SuppliedEmail} {
+	emails := []string{cases[0].SuppliedEmail}
+	if cases[0].ContactID != "" {
+		var contacts []map[string]any
+		q := "SELECT " + s.contactFields() + " FROM Contact WHERE Id = " + s.quote(cases[0].ContactID) + " LIMIT 1"
+		if err := s.sf.Query(ctx, q, &contacts); err != nil {
+			return th, false, false, fmt.Errorf("dedupe: read case contact: %w", err)
+		}
+		for _, c := range s.decodeContacts(contacts) {
+			emails = append(emails, c.Emails...)
+		}
+	}
+	for _, e := range emails {
 		if n, err := NormalizeAddress(e, s.cfg.Address); err == nil && n == sender {
 			return store.DedupeThread{Key: key, CaseID: cases[0].ID}, true, false, nil
 		}

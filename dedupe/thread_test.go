@@ -130,7 +130,8 @@ func TestThreading(t *testing.T) {
 	t.Run("token of a case unknown locally is checked against the case contact", func(t *testing.T) {
 		e := newEnv(t, cfg, true)
 		key := ThreadKey("old-root@customer.example")
-		caseID := e.sf.add("Case", map[string]any{"Triage_Key__c": key, "ContactEmail": "Jane@Customer.example", "IsClosed": false})
+		contact := e.sf.add("Contact", map[string]any{"Name": "Jane Roe", "Email": "Jane@Customer.example"})
+		caseID := e.sf.add("Case", map[string]any{"Triage_Key__c": key, "ContactId": contact, "IsClosed": false})
 		_, r := e.process(email("n1@customer.example", cust, "Re: x [ref:T-"+key+"]", ""))
 		if !r.IsReply || r.CaseID != caseID || r.ThreadKey != key {
 			t.Errorf("contact's token: %+v", r)
