@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"text/tabwriter"
+
+	"github.com/triage-dev/triage/pipeline"
+	"github.com/triage-dev/triage/store"
+)
+
+// loadConfig reads --config, requiring it.
+func loadConfig(path string) (*pipeline.Config, error) {
+	if path == "" {
+		return nil, usageError{"--config FILE is required"}
+	}
+	return pipeline.LoadConfig(path)
+}
+
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", stderr)
+	cfgPath := fs.String("config", "", "config file (YAML)")
+	once := fs.Bool("once", false, "fetch what is waiting, wait until every message is final, print a summary and exit")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	log := cfg.Log.NewLogger(stderr)
+	app, err := pipeline.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	if *once {
+		sum, err := app.RunOnce(ctx)
+		fmt.Fprintln(stdout, sum)
+		return err
+	}
+	log.Info("triage running", "mailboxes", len(cfg.Mailboxes), "store", cfg.Store.Path)
+	return app.Run(ctx)
+}
+
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("status", stderr)
+	cfgPath := fs.String("config", "", "config file (YAML)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	st, err := pipeline.OpenStore(ctx, cfg, cfg.Log.NewLogger(stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := st.Counts(ctx)
+	if err != nil {
+		return err
+	}
+	return printStatus(stdout, c, *asJSON)
+}
+
+// statusJSON is the stable shape of `triage status --json`.
+type statusJSON struct {
+	Messages struct {
+		Total   int                 `json:"total"`
+		ByState map[store.State]int `json:"by_state"`
+	} `json:"messages"`
+	Mailboxes []store.FolderCounts `json:"mailboxes"`
+}
+
+func printStatus(w io.Writer, c store.Counts, asJSON bool) error {
+	if asJSON {
+		var out statusJSON
+		out.Messages.Total = c.Total
+		out.Messages.ByState = c.ByState
+		out.Mailboxes = c.Mailboxes
+		if out.Mailboxes == nil {
+			out.Mailboxes = []store.FolderCounts{}
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "messages\t%d\n", c.Total)
+	for _, s := range store.AllStates {
+		fmt.Fprintf(tw, "  %s\t%d\n", s, c.ByState[s])
+	}
+	if len(c.Mailboxes) > 0 {
+		fmt.Fprintln(tw, "\nmailbox\tfolder\tuidvalidity\tlast uid\tmessages\tby state")
+		for _, m := range c.Mailboxes {
+			var states []string
+			for s, n := range m.ByState {
+				states = append(states, fmt.Sprintf("%s=%d", s, n))
+			}
+			sort.Strings(states)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%v\n", m.Mailbox, m.Folder, m.UIDValidity, m.LastUID, m.Messages, states)
+		}
+	}
+	return tw.Flush()
+}
+
+func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("check", stderr)
+	cfgPath := fs.String("config", "", "config file (YAML)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	var ce *pipeline.ConfigError
+	if errors.As(err, &ce) {
+		fmt.Fprintln(stdout, ce.Error())
+		return errReported
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d mailbox(es), store %s)\n", *cfgPath, len(cfg.Mailboxes), cfg.Store.Path)
+	return nil
+}
+
+func storeConfig(path string) store.Config { return store.Config{Path: path} }

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/triage-dev/triage/ingest"
+	"github.com/triage-dev/triage/pipeline"
+	"github.com/triage-dev/triage/pipeline/demo"
+)
+
+// demoPassword is the password of the demo IMAP users. The demo server only
+// listens on loopback, so this is not a secret worth protecting.
+const demoPassword = "demo"
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("demo", stderr)
+	dir := fs.String("dir", "", "directory for the demo database (default: a new temporary directory)")
+	imapAddr := fs.String("imap-addr", "127.0.0.1:0", "loopback address for the built-in IMAP server")
+	once := fs.Bool("once", false, "process the demo mail, print the summary and exit instead of staying up")
+	verbose := fs.Bool("v", false, "log every step")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "triage-demo-")
+		if err != nil {
+			return err
+		}
+		*dir = d
+	}
+	level := "warn"
+	if *verbose {
+		level = "debug"
+	}
+	mail, err := demo.Mail()
+	if err != nil {
+		return fmt.Errorf("demo mail: %w", err)
+	}
+	srv, err := pipeline.StartMemIMAP(*imapAddr, map[string]string{"support": demoPassword, "billing": demoPassword},
+		log.New(io.Discard, "", 0))
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	base := time.Date(2026, 11, 16, 9, 0, 0, 0, time.UTC)
+	for i, m := range mail {
+		if err := srv.Append(m.Mailbox, m.Raw, base.Add(time.Duration(i)*time.Hour)); err != nil {
+			return fmt.Errorf("demo: append %s: %w", m.Name, err)
+		}
+	}
+	cfg := &pipeline.Config{
+		Store: storeConfig(filepath.Join(*dir, "triage.db")),
+		Log:   pipeline.LogConfig{Level: level},
+	}
+	for _, user := range []string{"support", "billing"} {
+		cfg.Mailboxes = append(cfg.Mailboxes, ingest.MailboxConfig{
+			Name: user, Address: srv.Addr, TLS: "none", Username: user, Password: demoPassword,
+			PollInterval: 5 * time.Second,
+		})
+	}
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("demo config: %w", err)
+	}
+	logger := cfg.Log.NewLogger(stderr)
+	app, err := pipeline.New(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	fmt.Fprintf(stdout, "triage demo: %d demo emails in the built-in IMAP server at %s (users support, billing; password %q)\n",
+		len(mail), srv.Addr, demoPassword)
+	sum, err := app.RunOnce(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "first pass:", sum)
+	if err := printStatus(stdout, sum.Counts, false); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\ndatabase: %s\n", cfg.Store.Path)
+	if *once {
+		return nil
+	}
+	fmt.Fprintf(stdout, "\nStill running: new mail is picked up as it arrives. Send some with\n"+
+		"  curl -T message.eml --user support:%s imap://%s/INBOX\n"+
+		"Press Ctrl-C to stop.\n", demoPassword, srv.Addr)
+	return app.Run(ctx)
+}
