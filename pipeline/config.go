@@ -15,7 +15,12 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/triage-dev/triage/classify"
+	"github.com/triage-dev/triage/dedupe"
 	"github.com/triage-dev/triage/ingest"
+	"github.com/triage-dev/triage/knowledge"
+	"github.com/triage-dev/triage/review"
+	"github.com/triage-dev/triage/salesforce"
 	"github.com/triage-dev/triage/store"
 )
 
@@ -25,6 +30,15 @@ type Config struct {
 	Log       LogConfig              `yaml:"log"`
 	Pipeline  RunConfig              `yaml:"pipeline"`
 	Mailboxes []ingest.MailboxConfig `yaml:"mailboxes"`
+	// Salesforce is nil when no org is configured: the pipeline then runs
+	// offline (dedupe from local state only, no case writes).
+	Salesforce *salesforce.Config `yaml:"salesforce"`
+	// LLM is nil when no endpoint is configured: the offline classifier serves.
+	LLM       *classify.LLMConfig `yaml:"llm"`
+	Classify  classify.Config     `yaml:"classify"`
+	Dedupe    dedupe.Config       `yaml:"dedupe"`
+	Knowledge knowledge.Config    `yaml:"knowledge"`
+	Review    review.Config       `yaml:"review"`
 }
 
 // LogConfig is the `log` section.
@@ -76,6 +90,16 @@ func (c *Config) SetDefaults() {
 	for i := range c.Mailboxes {
 		c.Mailboxes[i].SetDefaults()
 	}
+	if c.Salesforce != nil {
+		c.Salesforce.SetDefaults()
+	}
+	if c.LLM != nil {
+		c.LLM.SetDefaults()
+	}
+	c.Classify.SetDefaults()
+	c.Dedupe.SetDefaults()
+	c.Knowledge.SetDefaults()
+	c.Review.SetDefaults()
 }
 
 // validator is what every config section offers.
@@ -92,6 +116,16 @@ func (c *Config) Validate() error {
 	add("store", &c.Store)
 	add("log", &c.Log)
 	add("pipeline", &c.Pipeline)
+	if c.Salesforce != nil {
+		add("salesforce", c.Salesforce)
+	}
+	if c.LLM != nil {
+		add("llm", c.LLM)
+	}
+	add("classify", &c.Classify)
+	add("dedupe", &c.Dedupe)
+	add("knowledge", &c.Knowledge)
+	add("review", &c.Review)
 	names := map[string]int{}
 	for i := range c.Mailboxes {
 		add(fmt.Sprintf("mailboxes[%d]", i), &c.Mailboxes[i])
