@@ -240,3 +240,39 @@ func (d failDoer) Do(r *http.Request) (*http.Response, error) {
 	d.t.Errorf("unexpected network call %s %s", r.Method, r.URL.Path)
 	return nil, io.ErrUnexpectedEOF
 }
+
+// TestGoldenFixturesWellFormed keeps the shared fixtures usable by both the
+// client and the emulator tests: every file parses, names a documented page,
+// has a request and a status, and the required set is present.
+func TestGoldenFixturesWellFormed(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "golden", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, p := range files {
+		name := strings.TrimSuffix(filepath.Base(p), ".json")
+		have[name] = true
+		g := loadGolden(t, name)
+		if g.Description == "" || g.Request.Method == "" || !strings.HasPrefix(g.Request.Path, "/services/") || g.Response.Status == 0 {
+			t.Errorf("%s: incomplete fixture", name)
+		}
+		if g.Response.Status >= 400 && !strings.HasPrefix(name, "token_") {
+			ae := decodeAPIError(g.Request.Method, g.Request.Path, g.Response.Status, http.Header{}, g.Response.Body)
+			if strings.HasPrefix(ae.Code(), "HTTP_") {
+				t.Errorf("%s: error body has no errorCode", name)
+			}
+		}
+	}
+	for _, want := range []string{
+		"token_jwt_bearer", "token_client_credentials", "token_refresh_rotated", "token_invalid_grant",
+		"create_201", "upsert_201_created", "upsert_200_updated", "upsert_204_updated_legacy", "upsert_300_multiple",
+		"query_page1", "query_page2", "query_page3", "composite_success", "composite_allornone_failure",
+		"composite_graph_success", "collections_create_partial", "collections_create_allornone_failure",
+		"error_duplicates_detected", "error_invalid_session_id", "error_request_limit_exceeded",
+	} {
+		if !have[want] {
+			t.Errorf("missing fixture %s", want)
+		}
+	}
+}
