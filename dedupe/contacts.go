@@ -416,6 +416,78 @@ func (s *Stage) createContact(ctx context.Context, addr string, nc NewContact) (
 	return "", false, "", fmt.Errorf("dedupe: create contact: %w", err)
 }
 
+// ClaimContact is EnsureContact's first half for callers that create the
+// Contact themselves (the cases stage, inside its composite request). When
+// the address already has a contact, existing is its id. Otherwise owned
+// says whether the caller may create it now; it must then call
+// FinishContact (or ReleaseContact on failure) with token. Not owned and no
+// contact: another worker is creating it; retry later (ErrContactPending).
+func (s *Stage) ClaimContact(ctx context.Context, email string) (existing, token string, owned bool, err error) {
+	addr, err := NormalizeAddress(email, s.cfg.Address)
+	if err != nil {
+		return "", "", false, err
+	}
+	tok := make([]byte, 12)
+	if _, err := rand.Read(tok); err != nil {
+		return "", "", false, err
+	}
+	token = hex.EncodeToString(tok)
+	row, owned, err := s.st.DedupeClaimContact(ctx, addr, token, claimLease, s.now())
+	if err != nil {
+		return "", "", false, err
+	}
+	if row.State != store.DedupeContactPending && row.ContactID != "" {
+		return row.ContactID, "", false, nil
+	}
+	if !owned {
+		return "", "", false, ErrContactPending
+	}
+	return "", token, true, nil
+}
+
+// ErrContactPending: another worker holds the claim to create this contact.
+// It is temporary: retry after a short wait.
+var ErrContactPending = &pendingError{}
+
+type pendingError struct{}
+
+func (*pendingError) Error() string   { return "dedupe: another worker is creating this contact" }
+func (*pendingError) Temporary() bool { return true }
+func (*pendingError) RetryAfter() time.Duration {
+	return 5 * time.Second
+}
+
+// FinishContact records the contact created (or matched by a duplicate
+// rule) under a claim from ClaimContact.
+func (s *Stage) FinishContact(ctx context.Context, email, token, contactID, accountID string, created bool) error {
+	addr, err := NormalizeAddress(email, s.cfg.Address)
+	if err != nil {
+		return err
+	}
+	src := SourceDuplicateRule
+	if created {
+		src = SourceCreated
+	}
+	ok, err := s.st.DedupeFinishContact(ctx, addr, token, contactID, accountID, src, created, s.now())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		// The claim expired and was taken over; record the link anyway.
+		return s.st.DedupeLinkContact(ctx, addr, contactID, accountID, src, created, s.now())
+	}
+	return nil
+}
+
+// ReleaseContact gives up a claim whose create failed.
+func (s *Stage) ReleaseContact(ctx context.Context, email, token string) error {
+	addr, err := NormalizeAddress(email, s.cfg.Address)
+	if err != nil {
+		return err
+	}
+	return s.st.DedupeReleaseContact(ctx, addr, token)
+}
+
 // RecordContact records a contact the cases stage created (or found through
 // a duplicate rule) in its composite request.
 func (s *Stage) RecordContact(ctx context.Context, addr, contactID, accountID string, created bool) error {

@@ -2,6 +2,7 @@ package dedupe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -210,5 +211,35 @@ func TestSOQLQuoting(t *testing.T) {
 		if strings.Contains(q, "'1'='1") {
 			t.Errorf("unescaped literal: %s", q)
 		}
+	}
+}
+
+func TestClaimContactComposite(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, Config{}, true)
+	existing, tok, owned, err := e.stage.ClaimContact(ctx, "New@Example.com")
+	if err != nil || !owned || existing != "" || tok == "" {
+		t.Fatalf("first claim: %q %q %v %v", existing, tok, owned, err)
+	}
+	if _, _, owned2, err := e.stage.ClaimContact(ctx, "new+x@example.com"); owned2 || !errors.Is(err, ErrContactPending) {
+		t.Fatalf("second claim while the first is live: %v %v", owned2, err)
+	}
+	var temp interface{ Temporary() bool }
+	if !errors.As(ErrContactPending, &temp) || !temp.Temporary() {
+		t.Fatal("ErrContactPending must be temporary")
+	}
+	if err := e.stage.FinishContact(ctx, "new@example.com", tok, "003COMPOSITE", "", true); err != nil {
+		t.Fatal(err)
+	}
+	if existing, _, owned, err := e.stage.ClaimContact(ctx, "NEW@example.com"); existing != "003COMPOSITE" || owned || err != nil {
+		t.Fatalf("after finish: %q %v %v", existing, owned, err)
+	}
+	// A released claim can be taken again at once.
+	_, tok, _, _ = e.stage.ClaimContact(ctx, "other@example.com")
+	if err := e.stage.ReleaseContact(ctx, "other@example.com", tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, owned, err := e.stage.ClaimContact(ctx, "other@example.com"); !owned || err != nil {
+		t.Fatalf("after release: %v %v", owned, err)
 	}
 }

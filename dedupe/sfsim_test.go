@@ -118,6 +118,15 @@ func TestSimResolveAndThread(t *testing.T) {
 	if !r.IsReply || r.CaseID != caseID || r.MatchedBy != MatchToken {
 		t.Fatalf("token of an org-only case: %+v", r)
 	}
+	// A reply to an agent's answer the org sent (only EmailMessage knows its id).
+	if _, err := c.Create(ctx, "EmailMessage", map[string]any{"ParentId": caseID, "MessageIdentifier": "<agent-7@org.example>",
+		"Subject": "Re: Old", "Incoming": false, "Status": "3"}); err != nil {
+		t.Fatal(err)
+	}
+	_, r = e.process(email("sim4@initech.example", "peter@initech.example", "Re: Re: Old", "agent-7@org.example", "agent-7@org.example"))
+	if !r.IsReply || r.CaseID != caseID || r.MatchedBy != MatchSalesforce {
+		t.Fatalf("reply to an org email: %+v", r)
+	}
 	if err := e.stage.PollChanges(ctx); err != nil {
 		t.Fatalf("poll: %v", err)
 	}

@@ -2,6 +2,7 @@ package dedupe
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -252,6 +253,20 @@ func (s *Stage) Process(ctx context.Context, m store.Message, p *ingest.Parsed) 
 	return r, nil
 }
 
+// Transition is the state change for m with result r: skipped with the
+// reason, or deduped; the result is stored as the stage's data in the same
+// transaction.
+func (s *Stage) Transition(m store.Message, r Result) store.Transition {
+	t := store.Transition{ID: m.ID, From: m.State, To: store.StateDeduped, Stage: StageName, Detail: r.Detail}
+	if r.Skip {
+		t.To, t.Reason = store.StateSkipped, r.Reason
+	}
+	t.Extra = func(tx *sql.Tx) error {
+		return s.st.PutStageData(context.Background(), tx, m.ID, StageName, r)
+	}
+	return t
+}
+
 // duplicateOf returns the id of an earlier copy of this email: same
 // Message-ID, same sender, subject and Date. A Message-ID reused by a broken
 // mailer for different mail is not a duplicate.
@@ -332,7 +347,33 @@ func (s *Stage) thread(ctx context.Context, m store.Message, p *ingest.Parsed, r
 			}
 		}
 	}
-	// a'. …and against EmailMessage.MessageIdentifier in Salesforce.
+	// a'. …and every message recorded but not yet through dedupe (a reply
+	// overtaking its parent): the parent's thread key follows from its root.
+	if !found && len(refs) > 0 {
+		for _, id := range refs {
+			raw, ok, err := s.st.DedupeParsedByMessageID(ctx, id)
+			if err != nil {
+				return err
+			}
+			var parent ingest.Parsed
+			if !ok || json.Unmarshal(raw, &parent) != nil {
+				continue
+			}
+			root := rootID(&parent)
+			th, found = store.DedupeThread{Key: ThreadKey(root), RootMessageID: root}, true
+			if t, ok, err := s.st.DedupeThreadByKey(ctx, th.Key); err != nil {
+				return err
+			} else if ok {
+				th = t
+			}
+			r.MatchedBy = MatchReferences
+			if len(p.InReplyTo) > 0 && CleanMessageID(p.InReplyTo[0]) == id {
+				r.MatchedBy = MatchInReplyTo
+			}
+			break
+		}
+	}
+	// a''. …and against EmailMessage.MessageIdentifier in Salesforce.
 	if !found && len(refs) > 0 && s.sf != nil {
 		caseID, err := s.caseByMessageIDs(ctx, refs)
 		if err != nil {

@@ -247,3 +247,46 @@ func TestAutoReplyAttachesToCase(t *testing.T) {
 		t.Errorf("OOO about nothing: %+v", r)
 	}
 }
+
+// TestReplyOvertakesParent: a reply processed before its parent (the parent
+// waits for a retry) still lands in the parent's thread.
+func TestReplyOvertakesParent(t *testing.T) {
+	e := newEnv(t, Config{}, false)
+	parent := email("p1@customer.example", "jane@customer.example", "Broken", "")
+	parent.Date = e.clock.Now()
+	pm := e.rec.record(t, parent, "INBOX")
+	_, r := e.process(email("p2@customer.example", "jane@customer.example", "Different words", "p1@customer.example"))
+	if !r.IsReply || r.MatchedBy != MatchInReplyTo || r.ThreadKey != ThreadKey("p1@customer.example") {
+		t.Fatalf("reply first: %+v", r)
+	}
+	rp, err := e.stage.Process(context.Background(), pm, parent)
+	if err != nil || rp.ThreadKey != r.ThreadKey {
+		t.Fatalf("parent after: %+v %v", rp, err)
+	}
+}
+
+// TestTransition: the stage's result goes into the state change.
+func TestTransition(t *testing.T) {
+	e := newEnv(t, Config{}, false)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		p    *ingest.Parsed
+		want store.State
+	}{
+		{email("t1@customer.example", "jane@customer.example", "Help", ""), store.StateDeduped},
+		{email("t2@customer.example", "MAILER-DAEMON@customer.example", "Undeliverable", ""), store.StateSkipped},
+	} {
+		m, r := e.process(tc.p)
+		if err := e.st.Advance(ctx, e.stage.Transition(m, r)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.st.Message(ctx, m.ID)
+		if err != nil || got.State != tc.want || (tc.want == store.StateSkipped && got.Reason != r.Reason) {
+			t.Fatalf("%s: state %s reason %q, want %s: %v", tc.p.MessageID, got.State, got.Reason, tc.want, err)
+		}
+		var back Result
+		if ok, err := e.st.StageData(ctx, m.ID, StageName, &back); !ok || err != nil || back.Reason != r.Reason || back.ThreadKey != r.ThreadKey {
+			t.Fatalf("stage data: %+v %v %v", back, ok, err)
+		}
+	}
+}

@@ -493,3 +493,19 @@ func (s *Store) DedupeLoopHit(ctx context.Context, sender, subject string, msgRo
 	}
 	return v, nil
 }
+
+// DedupeParsedByMessageID returns the parsed form of the earliest recorded
+// message with this Message-ID header (for replies that arrive before their
+// parent has been through dedupe).
+func (s *Store) DedupeParsedByMessageID(ctx context.Context, messageID string) ([]byte, bool, error) {
+	var b []byte
+	err := s.reader.QueryRowContext(ctx, `SELECT parsed FROM messages WHERE message_id=? AND parsed IS NOT NULL
+		ORDER BY id LIMIT 1`, messageID).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("store: parsed by message id: %w", classify(err))
+	}
+	return b, true, nil
+}
