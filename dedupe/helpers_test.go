@@ -37,7 +37,7 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func openStore(t *testing.T, path string, now func() time.Time) *store.Store {
+func openStore(t testing.TB, path string, now func() time.Time) *store.Store {
 	t.Helper()
 	if path == "" {
 		path = t.TempDir() + "/triage.db"
@@ -56,7 +56,7 @@ type recorder struct {
 	uid uint32
 }
 
-func (r *recorder) record(t *testing.T, p *ingest.Parsed, folder string) store.Message {
+func (r *recorder) record(t testing.TB, p *ingest.Parsed, folder string) store.Message {
 	t.Helper()
 	r.uid++
 	b, err := json.Marshal(p)

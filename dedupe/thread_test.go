@@ -11,7 +11,7 @@ import (
 )
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	clock *clock
 	st    *store.Store
 	sf    *fakeSF
@@ -19,7 +19,7 @@ type env struct {
 	rec   *recorder
 }
 
-func newEnv(t *testing.T, cfg Config, online bool) *env {
+func newEnv(t testing.TB, cfg Config, online bool) *env {
 	e := &env{t: t, clock: newClock()}
 	e.st = openStore(t, "", e.clock.Now)
 	var api SalesforceAPI
