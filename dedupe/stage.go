@@ -247,9 +247,23 @@ func (s *Stage) Process(ctx context.Context, m store.Message, p *ingest.Parsed) 
 		r.AccountContext = ac
 	}
 	r.Reason = ReasonAccept
+	var notes []string
 	if r.IsReply {
-		r.Detail = "reply matched by " + r.MatchedBy
+		notes = append(notes, "reply matched by "+r.MatchedBy)
 	}
+	if r.TokenRejected {
+		notes = append(notes, "thread token ignored: the sender is not a participant of that case")
+	}
+	if r.Detail != "" {
+		notes = append(notes, r.Detail)
+	}
+	if r.ParentCaseID != "" && r.CaseID == "" {
+		notes = append(notes, "follows up closed case "+r.ParentCaseID)
+	}
+	if r.AmbiguousContact {
+		notes = append(notes, "ambiguous_contact: "+r.AmbiguousWhy)
+	}
+	r.Detail = strings.Join(notes, "; ")
 	return r, nil
 }
 

@@ -119,6 +119,16 @@ func TestThreading(t *testing.T) {
 			t.Errorf("reply to Salesforce message: %+v", r)
 		}
 
+		// Our own answer (bcc'd to the mailbox) is skipped, but replies to it join the case.
+		own := email("agent-2@acme.example", "Support <support@acme.example>", "Re: Printer broken [ref:T-"+r1.ThreadKey+"]", "")
+		if _, r := e.process(own); !r.Skip || r.Reason != ReasonOwnOutbound {
+			t.Fatalf("own outbound: %+v", r)
+		}
+		_, r = e.process(email("m14@customer.example", "colleague2@customer.example", "Re: Printer broken", "agent-2@acme.example"))
+		if !r.IsReply || r.MatchedBy != MatchInReplyTo || r.ThreadKey != r1.ThreadKey {
+			t.Errorf("reply to our own answer: %+v", r)
+		}
+
 		// Subject matching has a window.
 		e.clock.Advance(80 * time.Hour)
 		_, r = e.process(email("m13@customer.example", cust, "Printer broken", ""))
