@@ -492,12 +492,22 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 			restBody([]*apiError{plainErr(http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid")}))
 		return
 	}
-	if s.injectFault(w, r, true) {
+	fault, done := s.pickFault(r, true)
+	if done {
+		return
+	}
+	if fault != "" && fault != "UNABLE_TO_LOCK_ROW" {
+		s.writeFault(w, r, fault, nil)
 		return
 	}
 	key := endpointKey(r.Method, rest)
 	used, limit, allowed := s.countCall(key)
 	limitHdr := map[string]string{"Sforce-Limit-Info": fmt.Sprintf("api-usage=%d/%d", used, limit)}
+	if allowed && fault != "" {
+		// Lock contention happens inside the org: the call is counted.
+		s.writeFault(w, r, fault, limitHdr)
+		return
+	}
 	if !allowed {
 		writeJSON(w, http.StatusForbidden, limitHdr, restBody([]*apiError{plainErr(http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")}))
 		return
@@ -581,10 +591,23 @@ func endpointKey(method, rest string) string {
 
 // injectFault applies the configured faults; true when it answered.
 func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, data bool) bool {
+	kind, done := s.pickFault(r, data)
+	if done {
+		return true
+	}
+	if kind == "" {
+		return false
+	}
+	s.writeFault(w, r, kind, nil)
+	return true
+}
+
+// pickFault decides which fault (if any) a request gets, after the injected
+// latency; done is true when the client went away meanwhile.
+func (s *Server) pickFault(r *http.Request, data bool) (kind string, done bool) {
 	s.mu.Lock()
 	f := s.faults
 	outage := s.now().Before(s.outageUntil)
-	kind := ""
 	if !outage && f.ErrorRate > 0 && s.rng.Float64() < f.ErrorRate {
 		kind = f.Errors[s.rng.IntN(len(f.Errors))]
 	}
@@ -602,16 +625,18 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, data bool) 
 		select {
 		case <-time.After(time.Duration(f.LatencyMS) * time.Millisecond):
 		case <-r.Context().Done():
-			return true
+			return "", true
 		}
 	}
+	return kind, false
+}
+
+func (s *Server) writeFault(w http.ResponseWriter, r *http.Request, kind string, hdr map[string]string) {
 	switch kind {
-	case "":
-		return false
 	case "SERVER_UNAVAILABLE":
 		writeJSON(w, http.StatusServiceUnavailable, nil, restBody([]*apiError{plainErr(503, "SERVER_UNAVAILABLE", "Server is unavailable")}))
 	case "UNABLE_TO_LOCK_ROW":
-		writeJSON(w, http.StatusBadRequest, nil, restBody([]*apiError{recordErr("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record or 1 records: "+lastIDIn(r.URL.Path))}))
+		writeJSON(w, http.StatusBadRequest, hdr, restBody([]*apiError{recordErr("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record or 1 records: "+lastIDIn(r.URL.Path))}))
 	case "REQUEST_LIMIT_EXCEEDED":
 		writeJSON(w, http.StatusForbidden, nil, restBody([]*apiError{plainErr(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")}))
 	case "INVALID_SESSION_ID":
@@ -630,7 +655,6 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, data bool) 
 			writeJSON(w, http.StatusGatewayTimeout, nil, nil)
 		}
 	}
-	return true
 }
 
 func lastIDIn(p string) string {
