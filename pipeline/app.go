@@ -8,7 +8,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/triage-dev/triage/classify"
+	"github.com/triage-dev/triage/dedupe"
 	"github.com/triage-dev/triage/ingest"
+	"github.com/triage-dev/triage/knowledge"
+	"github.com/triage-dev/triage/salesforce"
 	"github.com/triage-dev/triage/store"
 )
 
@@ -19,18 +23,29 @@ func OpenStore(ctx context.Context, cfg *Config, log *slog.Logger) (*store.Store
 
 // App is a configured pipeline: mailboxes feeding the stage workers.
 type App struct {
-	Cfg     *Config
-	Store   *store.Store
-	Log     *slog.Logger
-	Runner  *Runner
-	syncers []*ingest.Syncer
+	Cfg        *Config
+	Store      *store.Store
+	Log        *slog.Logger
+	Runner     *Runner
+	Salesforce *salesforce.Client // nil offline
+	Dedupe     *dedupe.Stage
+	Classifier classify.Calibrated
+	Knowledge  *knowledge.Knowledge
+	syncers    []*ingest.Syncer
 }
 
 // Option adjusts an App.
 type Option func(*appOptions)
 
 type appOptions struct {
-	now func() time.Time
+	now    func() time.Time
+	sfOpts []salesforce.Option
+}
+
+// WithSalesforceOptions passes options to the Salesforce client (tests use it
+// to point the HTTP client at the emulator).
+func WithSalesforceOptions(opts ...salesforce.Option) Option {
+	return func(o *appOptions) { o.sfOpts = append(o.sfOpts, opts...) }
 }
 
 // WithNow injects the clock.
@@ -47,6 +62,10 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (*A
 		return nil, err
 	}
 	a := &App{Cfg: cfg, Store: st, Log: log}
+	if err := a.build(ctx, o); err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.Runner = NewRunner(st, cfg.Pipeline, log, a.stages()...)
 	for _, mb := range cfg.Mailboxes {
 		a.syncers = append(a.syncers, ingest.NewSyncer(mb, st,
@@ -57,14 +76,35 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (*A
 	return a, nil
 }
 
-// stages lists the pipeline in order. A stage without Run passes messages on;
-// later issues give each its work.
+// build constructs the stages' components from the config.
+func (a *App) build(ctx context.Context, o appOptions) error {
+	sf, err := NewSalesforce(ctx, a.Cfg, a.Log.With("component", "salesforce"), append([]salesforce.Option{salesforce.WithNow(o.now)}, o.sfOpts...)...)
+	if err != nil {
+		return err
+	}
+	a.Salesforce = sf
+	var dsf dedupe.SalesforceAPI
+	kopts := []knowledge.Option{knowledge.WithLogger(a.Log.With("stage", "knowledge")), knowledge.WithNow(o.now)}
+	if sf != nil {
+		dsf = sf
+		kopts = append(kopts, knowledge.WithSalesforce(sf))
+	}
+	a.Dedupe = dedupe.NewStage(a.Cfg.Dedupe, a.Store, dsf, a.Log.With("stage", "dedupe"), o.now)
+	a.Classifier, err = classify.New(ctx, a.Cfg.Classify, a.Cfg.LLM, a.Store, a.Log.With("stage", "classify"))
+	if err != nil {
+		return fmt.Errorf("classifier: %w", err)
+	}
+	a.Knowledge = knowledge.New(a.Cfg.Knowledge, a.Store, kopts...)
+	return nil
+}
+
+// stages lists the pipeline in order. A stage without Run passes messages on.
 func (a *App) stages() []*Stage {
 	w := a.Cfg.Pipeline.Workers
 	return []*Stage{
-		{Name: "dedupe", From: store.StateReceived, To: store.StateDeduped, Workers: w.Dedupe},
-		{Name: "classify", From: store.StateDeduped, To: store.StateClassified, Workers: w.Classify},
-		{Name: "knowledge", From: store.StateClassified, To: store.StateEnriched, Workers: w.Knowledge},
+		{Name: dedupe.StageName, From: store.StateReceived, To: store.StateDeduped, Workers: w.Dedupe, Run: dedupeStage(a.Dedupe)},
+		{Name: "classify", From: store.StateDeduped, To: store.StateClassified, Workers: w.Classify, Run: classifyStage(a.Store, a.Classifier)},
+		{Name: "knowledge", From: store.StateClassified, To: store.StateEnriched, Workers: w.Knowledge, Run: knowledgeStage(a.Store, a.Knowledge)},
 		{Name: "cases", From: store.StateEnriched, To: store.StateDone, Workers: w.Cases},
 	}
 }

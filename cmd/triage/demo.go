@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -12,6 +16,8 @@ import (
 	"github.com/triage-dev/triage/ingest"
 	"github.com/triage-dev/triage/pipeline"
 	"github.com/triage-dev/triage/pipeline/demo"
+	"github.com/triage-dev/triage/salesforce"
+	"github.com/triage-dev/triage/salesforce/sfsim"
 )
 
 // demoPassword is the password of the demo IMAP users. The demo server only
@@ -54,10 +60,20 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return fmt.Errorf("demo: append %s: %w", m.Name, err)
 		}
 	}
+	org, err := startDemoOrg(ctx, filepath.Join(*dir, "org.json"))
+	if err != nil {
+		return err
+	}
+	defer org.close()
 	cfg := &pipeline.Config{
 		Store: storeConfig(filepath.Join(*dir, "triage.db")),
 		Log:   pipeline.LogConfig{Level: level},
+		Salesforce: &salesforce.Config{
+			LoginURL: org.url,
+			Auth:     salesforce.AuthConfig{Flow: salesforce.FlowClientCredentials, ClientID: org.clientID, ClientSecret: org.clientSecret},
+		},
 	}
+	cfg.Knowledge.Sources.Salesforce.Enabled = true
 	for _, user := range []string{"support", "billing"} {
 		cfg.Mailboxes = append(cfg.Mailboxes, ingest.MailboxConfig{
 			Name: user, Address: srv.Addr, TLS: "none", Username: user, Password: demoPassword,
@@ -76,6 +92,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer app.Close()
 	fmt.Fprintf(stdout, "triage demo: %d demo emails in the built-in IMAP server at %s (users support, billing; password %q)\n",
 		len(mail), srv.Addr, demoPassword)
+	fmt.Fprintf(stdout, "Salesforce emulator (demo org) at %s\n", org.url)
+	ks, err := app.Knowledge.Sync(ctx)
+	if err != nil {
+		return fmt.Errorf("demo: knowledge sync: %w", err)
+	}
+	fmt.Fprintf(stdout, "knowledge: %+v\n", ks)
 	sum, err := app.RunOnce(ctx)
 	if err != nil {
 		return err
@@ -93,3 +115,31 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		"Press Ctrl-C to stop.\n", demoPassword, srv.Addr)
 	return app.Run(ctx)
 }
+
+// demoOrg is the Salesforce emulator serving the demo org on a loopback port.
+type demoOrg struct {
+	url, clientID, clientSecret string
+	srv                         *http.Server
+}
+
+func startDemoOrg(ctx context.Context, dataFile string) (*demoOrg, error) {
+	o := &demoOrg{clientID: "triage-demo", clientSecret: rand.Text()}
+	sim, err := sfsim.New(sfsim.Options{ClientID: o.clientID, ClientSecret: o.clientSecret, Seed: "demo", DataFile: dataFile})
+	if err != nil {
+		return nil, fmt.Errorf("demo org: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("demo org: %w", err)
+	}
+	o.url = "http://" + ln.Addr().String()
+	o.srv = &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	go func() {
+		if err := o.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintln(os.Stderr, "demo org:", err)
+		}
+	}()
+	return o, nil
+}
+
+func (o *demoOrg) close() { _ = o.srv.Close() }

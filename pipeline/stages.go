@@ -1,0 +1,134 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/triage-dev/triage/classify"
+	"github.com/triage-dev/triage/dedupe"
+	"github.com/triage-dev/triage/ingest"
+	"github.com/triage-dev/triage/knowledge"
+	"github.com/triage-dev/triage/salesforce"
+	"github.com/triage-dev/triage/store"
+)
+
+// NewSalesforce connects to the configured org; it returns nil, nil when the
+// config has no salesforce section (offline mode).
+func NewSalesforce(ctx context.Context, cfg *Config, log *slog.Logger, opts ...salesforce.Option) (*salesforce.Client, error) {
+	if cfg.Salesforce == nil {
+		return nil, nil
+	}
+	opts = append([]salesforce.Option{salesforce.WithLogger(log)}, opts...)
+	c, err := salesforce.New(ctx, *cfg.Salesforce, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("salesforce: %w", err)
+	}
+	return c, nil
+}
+
+// permanentError marks a failure no retry can fix (bad stored data).
+type permanentError struct {
+	reason string
+	err    error
+}
+
+func (e *permanentError) Error() string   { return e.err.Error() }
+func (e *permanentError) Unwrap() error   { return e.err }
+func (e *permanentError) Permanent() bool { return true }
+func (e *permanentError) Reason() string  { return e.reason }
+
+// parsedOf decodes the parsed form ingest stored with the message.
+func parsedOf(m store.Message) (*ingest.Parsed, error) {
+	if len(m.Parsed) == 0 {
+		return nil, &permanentError{"no_parsed_form", fmt.Errorf("message %d has no parsed form", m.ID)}
+	}
+	var p ingest.Parsed
+	if err := json.Unmarshal(m.Parsed, &p); err != nil {
+		return nil, &permanentError{"bad_parsed_form", fmt.Errorf("message %d: decode parsed form: %w", m.ID, err)}
+	}
+	return &p, nil
+}
+
+// stageData loads an earlier stage's result; a missing one is a permanent error
+// because the state machine guarantees it was written with the state change.
+func stageData[T any](ctx context.Context, st *store.Store, m store.Message, stage string) (T, error) {
+	var v T
+	ok, err := st.StageData(ctx, m.ID, stage, &v)
+	if err != nil {
+		return v, err
+	}
+	if !ok {
+		return v, &permanentError{"missing_stage_data", fmt.Errorf("message %d has no %s result", m.ID, stage)}
+	}
+	return v, nil
+}
+
+func dedupeStage(d *dedupe.Stage) StageFunc {
+	return func(ctx context.Context, m store.Message) (Outcome, error) {
+		p, err := parsedOf(m)
+		if err != nil {
+			return Outcome{}, err
+		}
+		r, err := d.Process(ctx, m, p)
+		if err != nil {
+			return Outcome{}, err
+		}
+		out := Outcome{Data: r, Detail: r.Detail}
+		if r.Skip {
+			out.Skip = r.Reason
+		}
+		return out, nil
+	}
+}
+
+func classifyStage(st *store.Store, c classify.Classifier) StageFunc {
+	return func(ctx context.Context, m store.Message) (Outcome, error) {
+		p, err := parsedOf(m)
+		if err != nil {
+			return Outcome{}, err
+		}
+		d, err := stageData[dedupe.Result](ctx, st, m, dedupe.StageName)
+		if err != nil {
+			return Outcome{}, err
+		}
+		in := classify.Input{Subject: p.Subject, Body: p.Text, From: p.From.Addr}
+		if ac := d.AccountContext; ac != nil {
+			in.Context = &classify.AccountContext{AccountName: ac.AccountName, Tier: ac.Tier, OpenCases: ac.OpenCases, RecentSubjects: ac.RecentSubjects}
+		}
+		r, err := c.Classify(ctx, in)
+		if err != nil {
+			return Outcome{}, err
+		}
+		detail := fmt.Sprintf("%s (%.2f), priority %s", r.Category, r.Confidence, r.Priority)
+		if r.Escalate {
+			detail += ", escalate: " + r.EscalationReason
+		}
+		return Outcome{Data: r, Detail: detail}, nil
+	}
+}
+
+func knowledgeStage(st *store.Store, k *knowledge.Knowledge) StageFunc {
+	return func(ctx context.Context, m store.Message) (Outcome, error) {
+		p, err := parsedOf(m)
+		if err != nil {
+			return Outcome{}, err
+		}
+		c, err := stageData[classify.Result](ctx, st, m, "classify")
+		if err != nil {
+			return Outcome{}, err
+		}
+		r, err := k.Process(ctx, m, knowledge.Query{
+			Subject: p.Subject, Body: classify.NewText(p.Text), Language: c.Language, Category: c.Category,
+		})
+		if err != nil {
+			return Outcome{}, err
+		}
+		detail := fmt.Sprintf("%d article(s), best %.2f", len(r.Articles), r.BestScore)
+		if r.Gap {
+			detail = "knowledge gap: " + detail
+		}
+		return Outcome{Data: r, Detail: detail}, nil
+	}
+}
