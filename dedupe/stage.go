@@ -193,7 +193,7 @@ func (s *Stage) Process(ctx context.Context, m store.Message, p *ingest.Parsed) 
 		r.Skip, r.Reason, r.Detail = true, d.Reason, d.Detail
 		switch {
 		case d.Attachable:
-			th, err := s.activityThread(ctx, p, r.Sender)
+			th, err := s.activityThread(ctx, m, p)
 			if err != nil {
 				return Result{}, err
 			}
@@ -528,19 +528,43 @@ func (s *Stage) threadByToken(ctx context.Context, key, sender string) (th store
 }
 
 // activityThread finds the case a bounce or auto-reply is about: by its
-// references, or by the token in its subject. Bounces come from the mail
-// system, not a participant, so the token is enough for them: an activity
-// never opens, reopens or re-routes a case.
-func (s *Stage) activityThread(ctx context.Context, p *ingest.Parsed, sender string) (store.DedupeThread, error) {
-	if refs := referenceIDs(p); len(refs) > 0 {
+// references (and, for a bounce, those of the returned message it carries)
+// against the index, the recorded messages and Salesforce, or by the token
+// in its subject or text. Bounces come from the mail system, not a
+// participant, so the token is enough for them: an activity never opens,
+// reopens or re-routes a case.
+func (s *Stage) activityThread(ctx context.Context, m store.Message, p *ingest.Parsed) (store.DedupeThread, error) {
+	refs := referenceIDs(p)
+	if strings.EqualFold(p.ContentType, "multipart/report") && m.SHA256 != "" && !m.HeaderOnly {
+		if raw, err := s.st.Raw(ctx, m.SHA256); err == nil {
+			refs = append(refs, returnedRefs(raw)...)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return store.DedupeThread{}, err
+		}
+	}
+	if len(refs) > 0 {
 		t, _, ok, err := s.st.DedupeThreadByMessageIDs(ctx, refs)
 		if err != nil || ok {
 			return t, err
 		}
+		if s.sf != nil {
+			caseID, err := s.caseByMessageIDs(ctx, refs)
+			if err != nil {
+				return store.DedupeThread{}, err
+			}
+			if caseID != "" {
+				t, ok, err := s.st.DedupeThreadByCase(ctx, caseID)
+				if err != nil {
+					return store.DedupeThread{}, err
+				}
+				if !ok {
+					t = store.DedupeThread{CaseID: caseID}
+				}
+				return t, nil
+			}
+		}
 	}
-	// The subject, and the quoted original of a DSN, may carry the token.
-	texts := []string{p.Subject, p.Text}
-	for _, text := range texts {
+	for _, text := range []string{p.Subject, p.Text} {
 		for _, key := range s.token.Keys(text) {
 			t, ok, err := s.st.DedupeThreadByKey(ctx, key)
 			if err != nil {
@@ -556,7 +580,7 @@ func (s *Stage) activityThread(ctx context.Context, p *ingest.Parsed, sender str
 
 // indexOwn records the Message-ID of our own outbound mail in its thread.
 func (s *Stage) indexOwn(ctx context.Context, m store.Message, p *ingest.Parsed, msgID string) error {
-	th, err := s.activityThread(ctx, p, "")
+	th, err := s.activityThread(ctx, m, p)
 	if err != nil || th.Key == "" || msgID == "" {
 		return err
 	}
