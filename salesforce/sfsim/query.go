@@ -55,6 +55,9 @@ func (s *Server) bind(q *soqlQuery) (*boundQuery, *apiError) {
 		if err != nil {
 			return nil, err
 		}
+		if !f.filterable() {
+			return nil, plainErr(400, "INVALID_FIELD", fmt.Sprintf("\n%s\n^\nERROR at Row:1:Column:1\nfield '%s' can not be sorted in a query call", ob.field, f.Name))
+		}
 		q.orderBy[i].field[len(ob.field)-1] = f.Name
 	}
 	if q.where != nil {
@@ -87,6 +90,9 @@ func (s *Server) bindExpr(o *sobject, e expr) *apiError {
 			return err
 		}
 		x.field[len(x.field)-1] = f.Name
+		if !f.filterable() {
+			return plainErr(400, "INVALID_FIELD", fmt.Sprintf("\n%s\n^\nERROR at Row:1:Column:1\nfield '%s' can not be filtered in a query call", x, f.Name))
+		}
 		vals := x.values
 		if x.op != "IN" && x.op != "NOT IN" {
 			vals = []value{x.val}
@@ -101,6 +107,27 @@ func (s *Server) bindExpr(o *sobject, e expr) *apiError {
 		}
 	}
 	return nil
+}
+
+// knowledgeFiltered reports whether a query on Knowledge__kav filters the way
+// Salesforce requires: PublishStatus = x, Id = x or Id IN (...), in the top
+// level AND chain.
+func knowledgeFiltered(e expr) bool {
+	ok := func(c *condExpr) bool {
+		name := c.field[len(c.field)-1]
+		return len(c.field) == 1 && (name == "PublishStatus" && c.op == "=" || name == "Id" && (c.op == "=" || c.op == "IN"))
+	}
+	switch x := e.(type) {
+	case *condExpr:
+		return ok(x)
+	case *andExpr:
+		for _, it := range x.items {
+			if c, isCond := it.(*condExpr); isCond && ok(c) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // checkValueType mirrors SOQL's static typing of filter values.
@@ -515,7 +542,16 @@ func (s *Server) parseQuery(q string) (*boundQuery, *apiError) {
 	if err != nil {
 		return nil, malformedQuery(err.Error())
 	}
-	return s.bind(pq)
+	b, aerr := s.bind(pq)
+	if aerr != nil {
+		return nil, aerr
+	}
+	// SOQL (not SOSL, which defaults to published articles) must say which
+	// article versions it wants.
+	if b.obj.Name == "Knowledge__kav" && !knowledgeFiltered(pq.where) {
+		return nil, malformedQuery("Implementation restriction: When querying the Knowledge__kav object, you must filter using the following syntax: Id = [single ID], Id IN [list of ID's] or PublishStatus = [status]. In addition PublishStatus is only permitted in a top level AND condition.")
+	}
+	return b, nil
 }
 
 var _ = strconv.Itoa

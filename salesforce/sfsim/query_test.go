@@ -250,3 +250,52 @@ func ids(recs []any) []string {
 	}
 	return out
 }
+
+func TestQueryOrgRestrictions(t *testing.T) {
+	e := newEnv(t, Options{})
+	kav := e.mustCreate("Knowledge__kav", map[string]any{"Title": "T", "UrlName": "t"})
+	tests := []struct {
+		soql string
+		code string // "" means 200
+	}{
+		{"SELECT Id FROM Knowledge__kav", "MALFORMED_QUERY"},
+		{"SELECT Id FROM Knowledge__kav WHERE Title = 'T'", "MALFORMED_QUERY"},
+		{"SELECT Id FROM Knowledge__kav WHERE PublishStatus = 'Online' OR Title = 'T'", "MALFORMED_QUERY"},
+		{"SELECT Id FROM Knowledge__kav WHERE PublishStatus = 'Draft' AND Language = 'en_US'", ""},
+		{"SELECT Id FROM Knowledge__kav WHERE Id = '" + kav + "'", ""},
+		{"SELECT Id FROM Knowledge__kav WHERE Id IN ('" + kav + "')", ""},
+		{"SELECT Id FROM Case WHERE Description = 'x'", "INVALID_FIELD"},
+		{"SELECT Id FROM Case ORDER BY Description", "INVALID_FIELD"},
+		{"SELECT Id FROM Case WHERE AI_Summary__c LIKE '%x%'", "INVALID_FIELD"},
+	}
+	for _, tt := range tests {
+		r := e.q(tt.soql)
+		if got := errorCode(r.body); got != tt.code || (tt.code == "" && r.status != 200) {
+			t.Errorf("%s: %d %v, want %q", tt.soql, r.status, r.body, tt.code)
+		}
+	}
+	if r := e.q("SELECT Id FROM Knowledge__kav WHERE PublishStatus = 'Draft'"); len(arr(obj(r.body)["records"])) != 1 {
+		t.Errorf("draft article: %v", r.body)
+	}
+}
+
+func TestQueryBatchSizeHeader(t *testing.T) {
+	e := newEnv(t, Options{})
+	for i := range 450 {
+		e.srv.orgMu.Lock()
+		tx := &txn{s: e.srv, d: e.srv.data, userID: e.srv.userID, now: e.clock.Now()}
+		if _, errs := tx.create(e.srv.schema.object("Account"), map[string]any{"Name": fmt.Sprint("A", i)}); errs != nil {
+			t.Fatal(errs[0])
+		}
+		e.srv.orgMu.Unlock()
+	}
+	r := e.do("GET", "/query?q="+url.QueryEscape("SELECT Id FROM Account"), nil, "Sforce-Query-Options", "batchSize=200")
+	sizes := []int{len(arr(obj(r.body)["records"]))}
+	for obj(r.body)["done"] == false {
+		r = e.do("GET", obj(r.body)["nextRecordsUrl"].(string), nil)
+		sizes = append(sizes, len(arr(obj(r.body)["records"])))
+	}
+	if fmt.Sprint(sizes) != "[200 200 50]" {
+		t.Errorf("batches %v, want [200 200 50]", sizes)
+	}
+}

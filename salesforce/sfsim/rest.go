@@ -312,8 +312,8 @@ func (s *Server) describe(o *sobject, version string) *omap {
 			Set("createable", f.Createable).Set("updateable", f.Updateable).Set("nillable", f.Nillable).
 			Set("defaultedOnCreate", f.Defaulted).Set("externalId", f.ExternalID).Set("unique", f.Unique).
 			Set("idLookup", f.IDLookup).Set("autoNumber", f.AutoNumber).Set("calculated", f.Calculated).
-			Set("custom", f.Custom).Set("filterable", f.Type != tTextarea || f.Length <= 255).
-			Set("sortable", f.Type != tTextarea || f.Length <= 255).
+			Set("custom", f.Custom).Set("filterable", f.filterable()).
+			Set("sortable", f.filterable()).
 			Set("picklistValues", picks).Set("restrictedPicklist", f.Restricted).
 			Set("referenceTo", refTo).Set("relationshipName", rel).
 			Set("soapType", soapType(f.Type)))
@@ -343,6 +343,7 @@ func soapType(t string) string {
 type cursor struct {
 	rows  []any
 	total int
+	size  int // batch size chosen by the first request
 }
 
 func (s *Server) query(t *txn, req *request, all bool) response {
@@ -361,7 +362,9 @@ func (s *Server) query(t *txn, req *request, all bool) response {
 // page answers one batch; the locator is "<cursor id>-<offset>".
 func (s *Server) page(rows []any, total, offset int, cursorID string, req *request, all bool) response {
 	size := s.opts.PageSize
-	if opt := req.header.Get("Sforce-Query-Options"); opt != "" {
+	if c := s.cursors[cursorID]; c != nil {
+		size = c.size
+	} else if opt := req.header.Get("Sforce-Query-Options"); opt != "" {
 		if _, v, ok := strings.Cut(opt, "batchSize="); ok {
 			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 200 && n <= 2000 {
 				size = n
@@ -374,7 +377,7 @@ func (s *Server) page(rows []any, total, offset int, cursorID string, req *reque
 		if cursorID == "" {
 			s.curSeq++
 			cursorID = makeID("01g", s.curSeq)
-			s.cursors[cursorID] = &cursor{rows: rows, total: total}
+			s.cursors[cursorID] = &cursor{rows: rows, total: total, size: size}
 			if len(s.cursors) > 1000 { // bound memory: drop an arbitrary old cursor
 				for k := range s.cursors {
 					if k != cursorID {

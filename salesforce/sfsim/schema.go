@@ -55,6 +55,9 @@ type field struct {
 // required reports whether a create must supply a value.
 func (f *field) required() bool { return f.Createable && !f.Nillable && !f.Defaulted }
 
+// filterable: long text areas cannot be filtered or sorted in SOQL.
+func (f *field) filterable() bool { return f.Type != tTextarea || f.Length <= 255 }
+
 func (f *field) isText() bool {
 	switch f.Type {
 	case tString, tTextarea, tEmail, tPhone, tURL, tPicklist, tCombobox, tID, tReference:

@@ -180,6 +180,8 @@ func (s *Server) Save() error {
 	if s.opts.DataFile == "" {
 		return nil
 	}
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
 	s.orgMu.Lock()
 	data, err := json.MarshalIndent(s.data, "", " ")
 	s.orgMu.Unlock()

@@ -120,6 +120,7 @@ type Server struct {
 	pubKey         crypto.PublicKey
 	orgID, userID  string
 
+	saveMu  sync.Mutex // orders snapshots so the newest lands last
 	orgMu   sync.Mutex // guards data and cursors
 	data    *orgData
 	cursors map[string]*cursor
