@@ -62,7 +62,8 @@ func NewRedactor(categories []string) *Redactor {
 		{cat: "apikey", hint: longRun(16), re: regexp.MustCompile(`\b(?:sk-(?:proj-)?[A-Za-z0-9_-]{16,}|(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})`)},
 		{cat: "apikey", group: 1, hint: hasAny("bearer"), re: regexp.MustCompile(`(?i)\bbearer\s+([A-Za-z0-9._~+/-]{16,}=*)`)},
 		{cat: "apikey", hint: longRun(24), re: regexp.MustCompile(`[A-Za-z0-9_+/=-]{24,}`), check: highEntropy},
-		{cat: "iban", re: regexp.MustCompile(`(?i)\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b`), check: validIBAN},
+		// IBANs in upper case, compact or in groups of four as printed.
+		{cat: "iban", re: regexp.MustCompile(`\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)\b`), check: validIBAN},
 		{cat: "card", re: regexp.MustCompile(`\b\d(?:[ -]?\d){12,18}\b`), check: validCard},
 		{cat: "ssn", re: regexp.MustCompile(`\b\d{3}[- ]\d{2}[- ]\d{4}\b`), check: validSSN},
 		{cat: "ssn", group: 2, hint: hasAny("ssn", "social security"), re: regexp.MustCompile(`(?i)\b(ssn|social security(?: number| no\.?)?)\D{0,20}?(\d{9})\b`), check: validSSN},
