@@ -240,7 +240,13 @@ func (s *Stage) Process(ctx context.Context, m store.Message, p *ingest.Parsed) 
 		return Result{}, err
 	}
 	r.ContactID, r.AccountID, r.ContactSource = cr.ContactID, cr.AccountID, cr.Source
-	r.CreateContact, r.AmbiguousContact, r.AmbiguousWhy, r.Candidates = cr.Create, cr.Ambiguous, cr.Why, cr.Candidates
+	r.CreateContact, r.AmbiguousContact, r.Candidates = cr.Create, cr.Ambiguous, cr.Candidates
+	contactNote := ""
+	if cr.Ambiguous {
+		r.AmbiguousWhy = cr.Why
+	} else {
+		contactNote = cr.Why
+	}
 	if ac, err := s.accountContext(ctx, r.AccountID, r.ContactID); err != nil {
 		return Result{}, err
 	} else {
@@ -262,6 +268,9 @@ func (s *Stage) Process(ctx context.Context, m store.Message, p *ingest.Parsed) 
 	}
 	if r.AmbiguousContact {
 		notes = append(notes, "ambiguous_contact: "+r.AmbiguousWhy)
+	}
+	if contactNote != "" {
+		notes = append(notes, "contact: "+contactNote)
 	}
 	r.Detail = strings.Join(notes, "; ")
 	return r, nil
