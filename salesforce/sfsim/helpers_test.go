@@ -33,14 +33,14 @@ func (c *fakeClock) Add(d time.Duration) {
 
 // env is an emulator behind a real HTTP server, with a session.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *Server
 	hs    *httptest.Server
 	clock *fakeClock
 	token string
 }
 
-func newEnv(t *testing.T, opts Options) *env {
+func newEnv(t testing.TB, opts Options) *env {
 	t.Helper()
 	clock := &fakeClock{t: time.Date(2026, 3, 10, 9, 30, 0, 0, time.UTC)}
 	if opts.ClientID == "" {
@@ -81,7 +81,7 @@ func (e *env) form(path string, v url.Values) (int, any) {
 	return resp.StatusCode, decodeAny(e.t, resp.Body)
 }
 
-func decodeAny(t *testing.T, r io.Reader) any {
+func decodeAny(t testing.TB, r io.Reader) any {
 	t.Helper()
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -169,3 +169,7 @@ func errorCode(body any) string {
 
 func obj(v any) map[string]any { m, _ := v.(map[string]any); return m }
 func arr(v any) []any          { a, _ := v.([]any); return a }
+
+func benchEnv(b *testing.B) *env {
+	return newEnv(b, Options{DailyAPILimit: 1 << 30})
+}

@@ -375,7 +375,10 @@ func (s *Server) eval(t *txn, o *sobject, r record, e expr) bool {
 			return in == (x.op == "IN")
 		case "LIKE":
 			str, ok := v.(string)
-			return ok && likeRegexp(x.val.s).MatchString(str)
+			if x.re == nil {
+				x.re = likeRegexp(x.val.s)
+			}
+			return ok && x.re.MatchString(str)
 		}
 		return s.compare(f, v, x.op, x.val)
 	}
@@ -440,7 +443,7 @@ func (s *Server) compare(f *field, v any, op string, lit value) bool {
 		}
 		c = strings.Compare(v.(string), want)
 	default:
-		want := strings.NewReplacer(`\%`, "%", `\_`, "_").Replace(lit.s)
+		want := likeUnescaper.Replace(lit.s)
 		c = strings.Compare(strings.ToLower(fmt.Sprint(v)), strings.ToLower(want))
 	}
 	switch op {
@@ -459,6 +462,9 @@ func (s *Server) compare(f *field, v any, op string, lit value) bool {
 	}
 	return false
 }
+
+// likeUnescaper drops LIKE escapes from literals compared with = and IN.
+var likeUnescaper = strings.NewReplacer(`\%`, "%", `\_`, "_")
 
 // literalRange is the half-open time range a date value denotes (UTC).
 func (s *Server) literalRange(v value) (time.Time, time.Time) {

@@ -2,6 +2,7 @@ package sfsim
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -302,6 +303,7 @@ type condExpr struct {
 	val    value
 	values []value
 	pos    int
+	re     *regexp.Regexp // compiled LIKE pattern, on first use
 }
 
 func joinExprs(items []expr, sep string) string {
