@@ -5,8 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/triage-dev/triage/classify"
 	"github.com/triage-dev/triage/dedupe"
@@ -31,7 +36,18 @@ type App struct {
 	Dedupe     *dedupe.Stage
 	Classifier classify.Calibrated
 	Knowledge  *knowledge.Knowledge
-	syncers    []*ingest.Syncer
+	// Registry holds every Prometheus series the app exports.
+	Registry *prometheus.Registry
+	syncers  []*ingest.Syncer
+	health   health
+	// metricsAddr is where /metrics listens once Run started ("" before).
+	metricsAddr atomic.Value
+}
+
+// MetricsAddr is the bound address of /metrics, /healthz and /readyz, or "".
+func (a *App) MetricsAddr() string {
+	s, _ := a.metricsAddr.Load().(string)
+	return s
 }
 
 // Option adjusts an App.
@@ -61,12 +77,15 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (*A
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Cfg: cfg, Store: st, Log: log}
+	a := &App{Cfg: cfg, Store: st, Log: log, Registry: prometheus.NewRegistry()}
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		queueCollector{st: st, desc: prometheus.NewDesc("triage_messages", "Messages by state.", []string{"state"}, nil)})
 	if err := a.build(ctx, o); err != nil {
 		st.Close()
 		return nil, err
 	}
 	a.Runner = NewRunner(st, cfg.Pipeline, log, a.stages()...)
+	a.Runner.m = newMetrics(a.Registry)
 	for _, mb := range cfg.Mailboxes {
 		a.syncers = append(a.syncers, ingest.NewSyncer(mb, st,
 			ingest.WithLogger(log.With("mailbox", mb.Name)),
@@ -78,7 +97,8 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (*A
 
 // build constructs the stages' components from the config.
 func (a *App) build(ctx context.Context, o appOptions) error {
-	sf, err := NewSalesforce(ctx, a.Cfg, a.Log.With("component", "salesforce"), append([]salesforce.Option{salesforce.WithNow(o.now)}, o.sfOpts...)...)
+	sf, err := NewSalesforce(ctx, a.Cfg, a.Log.With("component", "salesforce"),
+		append([]salesforce.Option{salesforce.WithNow(o.now), salesforce.WithRegisterer(a.Registry)}, o.sfOpts...)...)
 	if err != nil {
 		return err
 	}
@@ -115,6 +135,20 @@ func (a *App) Close() error { return a.Store.Close() }
 // Run syncs every mailbox (IDLE or polling) and runs the stages until ctx ends.
 func (a *App) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	if addr := a.Cfg.Pipeline.MetricsAddr; addr != "off" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("pipeline.metrics_addr: %w", err)
+		}
+		a.metricsAddr.Store(ln.Addr().String())
+		wg.Go(func() {
+			if err := serveHTTP(ctx, ln, a.Registry, a.Store, &a.health, a.Log); err != nil {
+				a.Log.Error("metrics endpoint stopped", "addr", addr, "err", err)
+			}
+		})
+	}
+	a.startBackground(ctx, &wg)
+	a.health.ready.Store(true)
 	for _, s := range a.syncers {
 		wg.Go(func() {
 			if err := s.Run(ctx); err != nil && ctx.Err() == nil {
@@ -188,4 +222,38 @@ func (a *App) Drain(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// startBackground runs the periodic jobs of `triage run`: the knowledge re-sync
+// and the poll for Contact/Account changes that invalidates dedupe's cache.
+func (a *App) startBackground(ctx context.Context, wg *sync.WaitGroup) {
+	if a.Salesforce == nil {
+		return
+	}
+	every := func(name string, d time.Duration, job func(context.Context) error) {
+		if d <= 0 {
+			return
+		}
+		wg.Go(func() {
+			t := time.NewTicker(d)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				if err := job(ctx); err != nil && ctx.Err() == nil {
+					a.Log.Warn("periodic job failed; will try again", "job", name, "err", err)
+				}
+			}
+		})
+	}
+	if a.Cfg.Knowledge.Sources.Salesforce.Enabled {
+		every("knowledge sync", a.Cfg.Knowledge.SyncInterval, func(ctx context.Context) error {
+			_, err := a.Knowledge.Sync(ctx)
+			return err
+		})
+	}
+	every("contact changes", a.Cfg.Dedupe.ContactCache.PollInterval, a.Dedupe.PollChanges)
 }

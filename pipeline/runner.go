@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"time"
 
@@ -31,6 +32,9 @@ type RunConfig struct {
 	// ShutdownGrace is how long in-flight work may finish after a stop signal
 	// before its calls are cancelled.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	// MetricsAddr serves /metrics, /healthz and /readyz during `triage run`;
+	// "off" disables it.
+	MetricsAddr string `yaml:"metrics_addr"`
 }
 
 // SetDefaults fills unset fields.
@@ -48,6 +52,9 @@ func (c *RunConfig) SetDefaults() {
 	}
 	if c.ShutdownGrace == 0 {
 		c.ShutdownGrace = 10 * time.Second
+	}
+	if c.MetricsAddr == "" {
+		c.MetricsAddr = "127.0.0.1:9464"
 	}
 }
 
@@ -72,6 +79,11 @@ func (c *RunConfig) Validate() []error {
 	}
 	if c.ShutdownGrace < 0 {
 		errs = append(errs, errors.New("shutdown_grace: must not be negative"))
+	}
+	if c.MetricsAddr != "off" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("metrics_addr: %q is not host:port or off", c.MetricsAddr))
+		}
 	}
 	return errs
 }
@@ -113,6 +125,7 @@ type Runner struct {
 	log    *slog.Logger
 	now    func() time.Time
 	kicks  map[store.State]chan struct{}
+	m      *metrics
 	// sleep waits between polls; injected so tests can shorten retries.
 	rand func() float64
 }
@@ -120,7 +133,7 @@ type Runner struct {
 // NewRunner builds a runner over the given stages, which must chain From→To.
 func NewRunner(st *store.Store, cfg RunConfig, log *slog.Logger, stages ...*Stage) *Runner {
 	cfg.SetDefaults()
-	r := &Runner{st: st, stages: stages, cfg: cfg, log: log, now: st.Now, kicks: map[store.State]chan struct{}{}, rand: rand.Float64}
+	r := &Runner{st: st, stages: stages, cfg: cfg, log: log, now: st.Now, kicks: map[store.State]chan struct{}{}, rand: rand.Float64, m: newMetrics(nil)}
 	for _, s := range stages {
 		r.kicks[s.From] = make(chan struct{}, 1)
 		if s.Workers < 1 {
@@ -244,7 +257,9 @@ func (r *Runner) process(ctx context.Context, s *Stage, m store.Message) {
 	var out Outcome
 	var err error
 	if s.Run != nil {
+		start := time.Now()
 		out, err = s.Run(ctx, m)
+		r.m.duration.WithLabelValues(s.Name).Observe(time.Since(start).Seconds())
 	}
 	if err == nil {
 		t := store.Transition{ID: m.ID, From: s.From, To: s.To, Stage: s.Name, Detail: out.Detail}
@@ -271,6 +286,11 @@ func (r *Runner) process(ctx context.Context, s *Stage, m store.Message) {
 			r.onStoreError(ctx, log, m, err)
 			return
 		}
+		outcome := "advanced"
+		if t.To == store.StateSkipped {
+			outcome = "skipped"
+		}
+		r.m.processed.WithLabelValues(s.Name, outcome).Inc()
 		log.Debug("advanced", "to", t.To, "reason", t.Reason)
 		r.Kick(t.To)
 		return
@@ -307,6 +327,7 @@ func (r *Runner) fail(ctx context.Context, log *slog.Logger, s *Stage, m store.M
 		r.dead(ctx, log, s, m, reason, err)
 	case errors.As(err, &ra) && ra.RetryAfter() > 0:
 		next := r.now().Add(ra.RetryAfter())
+		r.m.processed.WithLabelValues(s.Name, "rate_limited").Inc()
 		log.Warn("rate limited; waiting", "until", next, "err", err)
 		if err := r.st.Retry(ctx, m.ID, s.From, s.Name, err, next, false); err != nil {
 			r.onStoreError(ctx, log, m, err)
@@ -317,6 +338,7 @@ func (r *Runner) fail(ctx context.Context, log *slog.Logger, s *Stage, m store.M
 		d := r.cfg.RetrySchedule[m.Attempts]
 		d += time.Duration((r.rand() - 0.5) * 0.4 * float64(d)) // ±20% jitter spreads retries after an outage
 		next := r.now().Add(d)
+		r.m.processed.WithLabelValues(s.Name, "retry").Inc()
 		log.Warn("transient failure; will retry", "attempt", m.Attempts+1, "next", next, "err", err)
 		if err := r.st.Retry(ctx, m.ID, s.From, s.Name, err, next, true); err != nil {
 			r.onStoreError(ctx, log, m, err)
@@ -325,6 +347,8 @@ func (r *Runner) fail(ctx context.Context, log *slog.Logger, s *Stage, m store.M
 }
 
 func (r *Runner) dead(ctx context.Context, log *slog.Logger, s *Stage, m store.Message, reason string, cause error) {
+	r.m.processed.WithLabelValues(s.Name, "dead").Inc()
+	r.m.dead.WithLabelValues(s.Name, reason).Inc()
 	log.Error("message is dead", "reason", reason, "err", cause)
 	err := r.st.Advance(ctx, store.Transition{ID: m.ID, From: s.From, To: store.StateDead, Stage: s.Name, Reason: reason, Error: cause.Error()})
 	if err != nil {
