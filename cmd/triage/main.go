@@ -56,6 +56,8 @@ func commands() []command {
 		{"status", "message counts by state and by mailbox", runStatus},
 		{"check", "validate the config file and report every problem", runCheck},
 		{"demo", "run everything on the built-in demo mailbox and Salesforce emulator", runDemo},
+		{"eval", "measure the configured classifier on a labelled dataset", runEval},
+		{"train", "train the offline classifier (with managers' corrections)", runTrain},
 		{"sfsim", "serve the local Salesforce REST API emulator", runSfsim},
 		{"version", "print the version", runVersion},
 	}
