@@ -59,6 +59,8 @@ func (t *tokenCodec) Keys(s string) []string {
 	return out
 }
 
+const maxRefs = 50
+
 // referenceIDs lists the Message-IDs a message points to, nearest first:
 // In-Reply-To, then References from last (the parent) to first (the root).
 func referenceIDs(p *ingest.Parsed) []string {
@@ -76,6 +78,11 @@ func referenceIDs(p *ingest.Parsed) []string {
 	}
 	for i := len(p.References) - 1; i >= 0; i-- {
 		add(p.References[i])
+	}
+	// The nearest ones decide; a hostile header with thousands of ids must
+	// not cost thousands of look-ups.
+	if len(out) > maxRefs {
+		out = append(out[:maxRefs-1], out[len(out)-1]) // keep the root
 	}
 	return out
 }

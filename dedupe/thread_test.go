@@ -2,6 +2,7 @@ package dedupe
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -298,5 +299,19 @@ func TestTransition(t *testing.T) {
 		if ok, err := e.st.StageData(ctx, m.ID, StageName, &back); !ok || err != nil || back.Reason != r.Reason || back.ThreadKey != r.ThreadKey {
 			t.Fatalf("stage data: %+v %v %v", back, ok, err)
 		}
+	}
+}
+
+func TestReferenceIDsBounded(t *testing.T) {
+	p := &ingest.Parsed{MessageID: "self@x", InReplyTo: []string{"<parent@x>"}}
+	for i := range 1000 {
+		p.References = append(p.References, fmt.Sprintf("<r%d@x>", i))
+	}
+	ids := referenceIDs(p)
+	if len(ids) != maxRefs || ids[0] != "parent@x" || ids[1] != "r999@x" || ids[len(ids)-1] != "r0@x" {
+		t.Fatalf("got %d ids: first %v last %v", len(ids), ids[:2], ids[len(ids)-1])
+	}
+	if rootID(p) != "r0@x" {
+		t.Fatalf("root %q", rootID(p))
 	}
 }
