@@ -430,7 +430,7 @@ func recordType(s *Server, rec map[string]any) (*sobject, *apiError) {
 		return nil, recordErr("INVALID_TYPE", "Must send a concrete entity type.")
 	}
 	o := s.schema.object(typ)
-	if o == nil {
+	if o == nil || !s.objAllowed(o, "read") {
 		return nil, recordErr("INVALID_TYPE", fmt.Sprintf("sObject type '%s' is not supported.", typ))
 	}
 	return o, nil

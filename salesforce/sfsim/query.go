@@ -21,13 +21,16 @@ func (s *Server) resolve(o *sobject, path fieldPath) (*field, *apiError) {
 	for i, name := range path {
 		if i == len(path)-1 {
 			f := cur.field(name)
+			if f != nil && !s.fieldAllowed(cur, f, false) {
+				f = nil // a field the user cannot read does not exist for them
+			}
 			if f == nil {
 				return nil, plainErr(400, "INVALID_FIELD", fmt.Sprintf("\n%s\n^\nERROR at Row:1:Column:1\nNo such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", path, name, cur.Name))
 			}
 			return f, nil
 		}
 		ref := cur.relations[strings.ToLower(name)]
-		if ref == nil || len(ref.ReferenceTo) != 1 || s.schema.object(ref.ReferenceTo[0]) == nil {
+		if ref == nil || len(ref.ReferenceTo) != 1 || s.schema.object(ref.ReferenceTo[0]) == nil || !s.objAllowed(s.schema.object(ref.ReferenceTo[0]), "read") {
 			return nil, plainErr(400, "INVALID_FIELD", fmt.Sprintf("\n%s\n^\nERROR at Row:1:Column:1\nDidn't understand relationship '%s' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.", path, name))
 		}
 		cur = s.schema.object(ref.ReferenceTo[0])
@@ -39,7 +42,7 @@ func (s *Server) resolve(o *sobject, path fieldPath) (*field, *apiError) {
 // type of every filter value).
 func (s *Server) bind(q *soqlQuery) (*boundQuery, *apiError) {
 	o := s.schema.object(q.object)
-	if o == nil {
+	if o == nil || !s.objAllowed(o, "read") {
 		return nil, invalidType(q.object)
 	}
 	q.object = o.Name

@@ -98,7 +98,7 @@ func (s *Server) sobjects(t *txn, req *request, seg []string) response {
 		return s.describeGlobal(req.version)
 	}
 	o := s.schema.object(seg[0])
-	if o == nil {
+	if o == nil || !s.objAllowed(o, "read") {
 		return errResp(notFound())
 	}
 	switch len(seg) {
@@ -184,7 +184,7 @@ func (s *Server) getRecord(o *sobject, r record, req *request) response {
 		names := strings.Split(fl, ",")
 		for _, n := range names {
 			f := o.field(strings.TrimSpace(n))
-			if f == nil {
+			if f == nil || !s.fieldAllowed(o, f, false) {
 				return errResp(invalidField(strings.TrimSpace(n), o.Name))
 			}
 			m.Set(f.Name, outValue(f, r[f.Name]))
@@ -195,7 +195,9 @@ func (s *Server) getRecord(o *sobject, r record, req *request) response {
 		return response{status: 200, body: m}
 	}
 	for _, f := range o.Fields {
-		m.Set(f.Name, outValue(f, r[f.Name]))
+		if s.fieldAllowed(o, f, false) {
+			m.Set(f.Name, outValue(f, r[f.Name]))
+		}
 	}
 	return response{status: 200, body: m}
 }
@@ -268,7 +270,9 @@ func (s *Server) byExternalID(t *txn, req *request, o *sobject, fieldName, value
 func (s *Server) describeGlobal(version string) response {
 	var objs []any
 	for _, name := range s.schema.names {
-		objs = append(objs, s.objectSummary(s.schema.object(name), version))
+		if o := s.schema.object(name); s.objAllowed(o, "read") {
+			objs = append(objs, s.objectSummary(o, version))
+		}
 	}
 	return response{status: 200, body: newOmap().Set("encoding", "UTF-8").Set("maxBatchSize", 200).Set("sobjects", objs)}
 }
@@ -278,7 +282,9 @@ func (s *Server) objectSummary(o *sobject, version string) *omap {
 	return newOmap().
 		Set("name", o.Name).Set("label", o.Label).Set("labelPlural", o.LabelPlural).
 		Set("keyPrefix", o.KeyPrefix).Set("custom", o.Custom).
-		Set("createable", o.Createable).Set("updateable", o.Updateable).Set("deletable", o.Deletable).
+		Set("createable", o.Createable && s.objAllowed(o, "create")).
+		Set("updateable", o.Updateable && s.objAllowed(o, "edit")).
+		Set("deletable", o.Deletable && s.objAllowed(o, "delete")).
 		Set("queryable", true).Set("searchable", o.Searchable).Set("retrieveable", true).
 		Set("urls", newOmap().Set("sobject", base).Set("describe", base+"/describe").Set("rowTemplate", base+"/{ID}"))
 }
@@ -288,6 +294,9 @@ func (s *Server) describe(o *sobject, version string) *omap {
 	m := s.objectSummary(o, version)
 	fields := make([]any, 0, len(o.Fields))
 	for _, f := range o.Fields {
+		if !s.fieldAllowed(o, f, false) {
+			continue
+		}
 		picks := []any{}
 		for _, v := range f.Picklist {
 			label := v

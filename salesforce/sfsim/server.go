@@ -75,6 +75,10 @@ type Options struct {
 	Faults Faults
 	// RandSeed seeds fault injection (0: fixed default).
 	RandSeed uint64
+	// EnforcePermissionSet limits the API user to what the project's
+	// Triage_Integration permission set grants (object CRUD and field-level
+	// security on the project's custom fields).
+	EnforcePermissionSet bool
 	// MaxHang bounds a "timeout" fault when the client never gives up
 	// (default 60s).
 	MaxHang time.Duration
@@ -119,6 +123,7 @@ type Server struct {
 	log            *slog.Logger
 	pubKey         crypto.PublicKey
 	orgID, userID  string
+	access         *access // nil: no permission enforcement
 
 	saveMu  sync.Mutex // orders snapshots so the newest lands last
 	orgMu   sync.Mutex // guards data and cursors
@@ -173,11 +178,18 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	var acc *access
+	if opts.EnforcePermissionSet {
+		if acc, err = newAccess(custom); err != nil {
+			return nil, err
+		}
+	}
 	s := &Server{
 		opts: opts, schema: sch, now: opts.Now, log: opts.Logger,
 		orgID: makeID("00D", 7), userID: makeID("005", 7),
 		cursors: map[string]*cursor{}, sessions: map[string]*session{}, refresh: map[string]bool{},
-		rng: rand.New(rand.NewPCG(opts.RandSeed, 0x5f5)),
+		rng:    rand.New(rand.NewPCG(opts.RandSeed, 0x5f5)),
+		access: acc,
 	}
 	s.stats.ByEndpoint = map[string]int64{}
 	for _, v := range opts.APIVersions {

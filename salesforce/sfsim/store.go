@@ -346,8 +346,14 @@ func (t *txn) create(o *sobject, in map[string]any) (string, []*apiError) {
 	if !o.Createable {
 		return "", []*apiError{recordErr("INVALID_TYPE_FOR_OPERATION", "entity type "+o.Name+" does not support insert")}
 	}
+	if !t.s.objAllowed(o, "create") {
+		return "", []*apiError{insufficientAccess()}
+	}
 	vals, errs := convertInput(o, in, opCreate)
 	if errs != nil {
+		return "", errs
+	}
+	if errs := t.checkFLS(o, vals); errs != nil {
 		return "", errs
 	}
 	r := record{}
@@ -403,8 +409,14 @@ func (t *txn) update(o *sobject, rawID string, in map[string]any) []*apiError {
 	if !o.Updateable {
 		return []*apiError{recordErr("INVALID_TYPE_FOR_OPERATION", "entity type "+o.Name+" does not support update")}
 	}
+	if !t.s.objAllowed(o, "edit") {
+		return []*apiError{insufficientAccess()}
+	}
 	vals, errs := convertInput(o, in, opUpdate)
 	if errs != nil {
+		return errs
+	}
+	if errs := t.checkFLS(o, vals); errs != nil {
 		return errs
 	}
 	r := old.clone()
@@ -422,6 +434,22 @@ func (t *txn) update(o *sobject, rawID string, in map[string]any) []*apiError {
 	t.derive(o, r, old)
 	t.put(o.Name, r)
 	return nil
+}
+
+// checkFLS refuses writes to fields the user cannot edit.
+func (t *txn) checkFLS(o *sobject, vals record) []*apiError {
+	var denied []string
+	for k := range vals {
+		if f := o.field(k); !t.s.fieldAllowed(o, f, true) {
+			denied = append(denied, f.Name)
+		}
+	}
+	if denied == nil {
+		return nil
+	}
+	sort.Strings(denied)
+	return []*apiError{recordErr("INVALID_FIELD_FOR_INSERT_UPDATE",
+		fmt.Sprintf("Unable to create/update fields: %s. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", joinFields(denied)), denied...)}
 }
 
 // upsertResult is the outcome of an upsert by external ID.
@@ -494,6 +522,9 @@ func (t *txn) remove(o *sobject, rawID string) []*apiError {
 	}
 	if !o.Deletable {
 		return []*apiError{recordErr("INVALID_TYPE_FOR_OPERATION", "entity type "+o.Name+" does not support delete")}
+	}
+	if !t.s.objAllowed(o, "delete") {
+		return []*apiError{insufficientAccess()}
 	}
 	t.moveToBin(o, r)
 	return nil
