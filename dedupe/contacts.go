@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -580,10 +581,46 @@ func (s *Stage) pollChanges(ctx context.Context) error {
 
 // accountContext reads layer-1 context: only the configured Account fields,
 // never a sensitive one, plus open-case count and recent case subjects.
+// Context is kept in memory for contextTTL: a burst of mail from one account
+// costs three API calls, not three per message.
+const contextTTL = 5 * time.Minute
+
+type cachedContext struct {
+	ac *AccountContext
+	at time.Time
+}
+
 func (s *Stage) accountContext(ctx context.Context, accountID, contactID string) (*AccountContext, error) {
 	if s.sf == nil || !*s.cfg.Context.Enabled || (accountID == "" && contactID == "") {
 		return nil, nil
 	}
+	key := accountID + "/" + contactID
+	s.ctxMu.Lock()
+	c, ok := s.ctxCache[key]
+	s.ctxMu.Unlock()
+	if ok && s.now().Sub(c.at) < contextTTL {
+		return c.ac.clone(), nil
+	}
+	ac, err := s.readAccountContext(ctx, accountID, contactID)
+	if err != nil {
+		return nil, err
+	}
+	s.ctxMu.Lock()
+	if len(s.ctxCache) > 10000 {
+		clear(s.ctxCache)
+	}
+	s.ctxCache[key] = cachedContext{ac: ac, at: s.now()}
+	s.ctxMu.Unlock()
+	return ac.clone(), nil
+}
+
+func (a *AccountContext) clone() *AccountContext {
+	cp := *a
+	cp.RecentSubjects = slices.Clone(a.RecentSubjects)
+	return &cp
+}
+
+func (s *Stage) readAccountContext(ctx context.Context, accountID, contactID string) (*AccountContext, error) {
 	ac := &AccountContext{}
 	cfg := s.cfg.Context
 	if accountID != "" {

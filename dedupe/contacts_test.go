@@ -191,6 +191,24 @@ func TestAccountContext(t *testing.T) {
 	if ac == nil || ac.AccountName != "Acme" || ac.Tier != "Gold" || ac.OpenCases != 1 || len(ac.RecentSubjects) != 2 {
 		t.Fatalf("context: %+v", ac)
 	}
+	countAccountReads := func() (n int) {
+		for _, q := range e.sf.queries {
+			if strings.Contains(q, "FROM Account WHERE Id =") {
+				n++
+			}
+		}
+		return n
+	}
+	before := countAccountReads()
+	_, r2 := e.process(email("ctx2@acme.example", "Jane Roe <jane@acme.example>", "Help again", ""))
+	if countAccountReads() != before || r2.AccountContext == nil || r2.AccountContext.Tier != "Gold" {
+		t.Errorf("context not served from memory: %d → %d reads, %+v", before, countAccountReads(), r2.AccountContext)
+	}
+	e.clock.Advance(contextTTL + time.Second)
+	e.process(email("ctx3@acme.example", "Jane Roe <jane@acme.example>", "Help a third time", ""))
+	if countAccountReads() != before+1 {
+		t.Errorf("context not re-read after %s", contextTTL)
+	}
 	for _, q := range e.sf.queries {
 		if strings.Contains(q, "AnnualRevenue") {
 			t.Errorf("sensitive field selected: %s", q)

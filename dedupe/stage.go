@@ -122,6 +122,9 @@ type Stage struct {
 
 	pollMu   sync.Mutex
 	lastPoll time.Time
+
+	ctxMu    sync.Mutex
+	ctxCache map[string]cachedContext
 }
 
 // NewStage builds the stage. sf may be nil (offline): resolution then uses
@@ -135,7 +138,7 @@ func NewStage(cfg Config, st *store.Store, sf SalesforceAPI, log *slog.Logger, n
 		now = time.Now
 	}
 	s := &Stage{cfg: cfg, st: st, sf: sf, log: log, now: now, quote: salesforce.QuoteSOQL,
-		screen: cfg.ScreenOptions(), token: newTokenCodec(cfg.Thread.TokenFormat)}
+		screen: cfg.ScreenOptions(), token: newTokenCodec(cfg.Thread.TokenFormat), ctxCache: map[string]cachedContext{}}
 	if isNilAPI(sf) {
 		s.sf = nil
 	}
