@@ -21,7 +21,8 @@ import (
 //
 //	triage sfsim --addr 127.0.0.1:PORT --client-id ID --client-secret SECRET
 //	  [--jwt-cert FILE] [--data FILE] [--seed demo|empty] [--page-size N]
-//	  [--daily-api-limit N] [--session-lifetime D] [--fault-rate R ...]
+//	  [--daily-api-limit N] [--session-lifetime D] [--least-privilege]
+//	  [--fault-rate R --fault-errors LIST --fault-latency D]
 //
 // The secret may come from $SFSIM_CLIENT_SECRET instead of the command line
 // (where other local users could read it in the process list).
@@ -38,6 +39,7 @@ func runSfsim(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dailyLimit := fs.Int("daily-api-limit", 15000, "DailyApiRequests allocation; past it calls get 403 REQUEST_LIMIT_EXCEEDED")
 	lifetime := fs.Duration("session-lifetime", 2*time.Hour, "access token lifetime; expired tokens get 401 INVALID_SESSION_ID")
 	rotate := fs.Bool("rotate-refresh-tokens", false, "return a new refresh token on every refresh and revoke the old one")
+	leastPrivilege := fs.Bool("least-privilege", false, "limit the API user to what the Triage_Integration permission set grants")
 	faultRate := fs.Float64("fault-rate", 0, "share of data API calls (0..1) answered with an injected fault")
 	faultErrors := fs.String("fault-errors", "SERVER_UNAVAILABLE", "comma-separated faults to inject: "+strings.Join(sfsim.FaultKinds, ", "))
 	latency := fs.Duration("fault-latency", 0, "added latency per call")
@@ -62,6 +64,7 @@ func runSfsim(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ClientID: *clientID, ClientSecret: *clientSecret, Username: *username,
 		Seed: *seed, DataFile: *dataFile, PageSize: *pageSize, DailyAPILimit: *dailyLimit,
 		SessionLifetime: *lifetime, RotateRefreshTokens: *rotate, Logger: logger,
+		EnforcePermissionSet: *leastPrivilege,
 	}
 	if *faultRate > 0 || *latency > 0 {
 		opts.Faults = sfsim.Faults{ErrorRate: *faultRate, LatencyMS: int(latency.Milliseconds())}
