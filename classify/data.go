@@ -13,9 +13,10 @@ import (
 
 // data/bitext_train.csv is the Bitext customer-service training set (CDLA-Sharing
 // 1.0, data/LICENSE.bitext). data/extra.jsonl holds labelled emails written for
-// this project (OTHER and non-English examples the Bitext set lacks).
+// this project (OTHER and non-English examples the Bitext set lacks);
+// data/handwritten.jsonl holds realistic multi-sentence emails in seven languages.
 //
-//go:embed data/bitext_train.csv data/extra.jsonl
+//go:embed data/bitext_train.csv data/extra.jsonl data/handwritten.jsonl
 var dataFS embed.FS
 
 // Split names of the deterministic Bitext split.
@@ -64,13 +65,17 @@ func BitextRows(split string) ([]LabelledText, error) {
 
 // ExtraRows returns the project's labelled emails of one split ("" = all).
 func ExtraRows(split string) ([]LabelledText, error) {
-	b, err := dataFS.ReadFile("data/extra.jsonl")
-	if err != nil {
-		return nil, err
-	}
-	rows, err := ReadEvalRows(bytes.NewReader(b))
-	if err != nil {
-		return nil, err
+	var rows []EvalRow
+	for _, name := range []string{"data/extra.jsonl", "data/handwritten.jsonl"} {
+		b, err := dataFS.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		r, err := ReadEvalRows(bytes.NewReader(b))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		rows = append(rows, r...)
 	}
 	var out []LabelledText
 	for _, r := range rows {

