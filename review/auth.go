@@ -186,7 +186,12 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, _ *identity) 
 }
 
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	// Reuse the browser's login token: a parallel request (a favicon fetch
+	// redirected here) must not rotate it under the form being filled in.
 	tok := randomToken()
+	if c, err := r.Cookie(loginCookie); err == nil && len(c.Value) == len(tok) {
+		tok = c.Value
+	}
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: tok, Path: "/login", HttpOnly: true, Secure: s.secure,
 		SameSite: http.SameSiteStrictMode, MaxAge: 3600})
 	local, _ := s.localMode(r.Context())

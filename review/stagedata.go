@@ -203,7 +203,7 @@ func decodeKnowledge(raw json.RawMessage) *knowledgeView {
 		v.Articles = append(v.Articles, articleView{
 			ID:      a.str("article_id", "id", "ID", "knowledge_article_id", "key"),
 			Title:   a.str("title", "Title"),
-			URL:     a.str("url", "URL"),
+			URL:     httpURL(a.str("url", "URL")),
 			Score:   a.num("score", "Score", "relevance"),
 			Snippet: a.str("snippet", "Snippet", "summary"),
 		})
@@ -252,4 +252,13 @@ func joinNonEmpty(sep string, parts ...string) string {
 		}
 	}
 	return strings.Join(out, sep)
+}
+
+// httpURL keeps only absolute http(s) links (an article URL comes from data, not from us).
+func httpURL(u string) string {
+	l := strings.ToLower(strings.TrimSpace(u))
+	if strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "http://") {
+		return strings.TrimSpace(u)
+	}
+	return ""
 }
