@@ -10,6 +10,7 @@ import (
 
 // route dispatches a data API request (path relative to /services/data/vXX.X).
 func (s *Server) route(t *txn, req *request) response {
+	t.version = req.version
 	seg := strings.Split(strings.TrimPrefix(req.path, "/"), "/")
 	for i, p := range seg {
 		if u, err := url.PathUnescape(p); err == nil {

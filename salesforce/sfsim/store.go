@@ -67,6 +67,7 @@ type txn struct {
 	userID   string
 	allowDup bool // Sforce-Duplicate-Rule-Header: allowSave=true
 	now      time.Time
+	version  string // API version of the current (sub)request, for URLs
 	dirty    bool
 }
 
@@ -671,7 +672,7 @@ func (t *txn) contactDuplicateRule(r record, self string) *apiError {
 				Set("additionalInformation", []any{}).
 				Set("fieldDiffs", []any{}).
 				Set("matchConfidence", 100.0).
-				Set("record", newOmap().Set("attributes", attributes("Contact", id, t.s.defaultVersion)).Set("Id", id)))
+				Set("record", newOmap().Set("attributes", attributes("Contact", id, t.versionOrDefault())).Set("Id", id)))
 		}
 	}
 	if len(matches) == 0 {
@@ -694,6 +695,13 @@ func (t *txn) contactDuplicateRule(r record, self string) *apiError {
 	e := recordErr("DUPLICATES_DETECTED", msg)
 	e.Dup = dup
 	return e
+}
+
+func (t *txn) versionOrDefault() string {
+	if t.version != "" {
+		return t.version
+	}
+	return t.s.defaultVersion
 }
 
 // deriveOnCreate fills the system-assigned fields of a new record.
