@@ -128,8 +128,13 @@ func Screen(p *ingest.Parsed, o ScreenOptions) Decision {
 		return Decision{Skip: true, Reason: ReasonAutoReplyHdr, Detail: h + ": " + truncate(v, 60), Attachable: true}
 	}
 	switch v := strings.ToLower(strings.TrimSpace(headerValue(p, "Precedence"))); v {
-	case "bulk", "junk", "list":
+	case "bulk", "junk":
 		return Decision{Skip: true, Reason: ReasonPrecedence, Detail: "Precedence: " + v}
+	case "list":
+		// Mailing-list traffic follows skip_lists like List-Id does.
+		if o.SkipLists {
+			return Decision{Skip: true, Reason: ReasonPrecedence, Detail: "Precedence: " + v}
+		}
 	case "auto_reply", "auto-reply":
 		return Decision{Skip: true, Reason: ReasonPrecedence, Detail: "Precedence: " + v, Attachable: true}
 	}

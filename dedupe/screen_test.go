@@ -77,9 +77,13 @@ func TestScreenListsConfigurable(t *testing.T) {
 	f := false
 	c := Config{SkipLists: &f}
 	c.SetDefaults()
-	p := msg("user@lists.example", "question", map[string][]string{"List-Id": {"<users.lists.example>"}})
+	p := msg("user@lists.example", "question", map[string][]string{"List-Id": {"<users.lists.example>"}, "Precedence": {"list"}})
 	if d := Screen(p, c.ScreenOptions()); d.Skip {
 		t.Fatalf("skip_lists=false still skipped: %+v", d)
+	}
+	p.Headers["Precedence"] = []string{"bulk"}
+	if d := Screen(p, c.ScreenOptions()); d.Reason != ReasonPrecedence {
+		t.Fatalf("bulk mail with skip_lists=false: %+v", d)
 	}
 }
 
