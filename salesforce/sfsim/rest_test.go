@@ -180,6 +180,16 @@ func TestCaseDerivedFields(t *testing.T) {
 	if c := get(id); c["IsClosed"] != false || c["ClosedDate"] != nil {
 		t.Errorf("reopened: %v %v", c["IsClosed"], c["ClosedDate"])
 	}
+	// A case's account follows its contact.
+	acct := e.mustCreate("Account", map[string]any{"Name": "Acme"})
+	ann := e.mustCreate("Contact", map[string]any{"LastName": "Ann", "AccountId": acct})
+	withContact := e.mustCreate("Case", map[string]any{"Subject": "s", "ContactId": ann})
+	if c := get(withContact); c["AccountId"] != acct {
+		t.Errorf("AccountId from contact: %v", c["AccountId"])
+	}
+	if r := e.do("HEAD", "/sobjects/Case/"+withContact, nil); r.status != 200 || r.body != nil {
+		t.Errorf("HEAD: %d %v", r.status, r.body)
+	}
 	// Create-only: SuppliedEmail cannot be updated.
 	if r := e.do("PATCH", "/sobjects/Case/"+id, map[string]any{"SuppliedEmail": "x@example.com"}); r.status != 400 || errorCode(r.body) != "INVALID_FIELD_FOR_INSERT_UPDATE" {
 		t.Errorf("create-only update: %d %v", r.status, r.body)

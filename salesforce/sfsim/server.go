@@ -530,7 +530,11 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, limitHdr, restBody([]*apiError{plainErr(400, "JSON_PARSER_ERROR", "could not read the request body")}))
 		return
 	}
-	req := &request{method: r.Method, path: rest, query: r.URL.Query(), body: body, header: r.Header, version: version}
+	method := r.Method
+	if method == http.MethodHead {
+		method = http.MethodGet // net/http drops the body of a HEAD answer
+	}
+	req := &request{method: method, path: rest, query: r.URL.Query(), body: body, header: r.Header, version: version}
 	resp := s.run(sess, req)
 	for k, v := range resp.header {
 		limitHdr[k] = v

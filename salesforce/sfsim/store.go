@@ -736,6 +736,12 @@ func (t *txn) deriveOnCreate(o *sobject, r record) {
 func (t *txn) derive(o *sobject, r, old record) {
 	switch o.Name {
 	case "Case":
+		// The case's account follows its contact unless the caller set one.
+		if cid := r.str("ContactId"); cid != "" && r["AccountId"] == nil && (old == nil || old.str("ContactId") != cid) {
+			if c := t.d.Records["Contact"][cid]; c != nil && c["AccountId"] != nil {
+				r["AccountId"] = c["AccountId"]
+			}
+		}
 		closed := r.str("Status") == "Closed"
 		r["IsClosed"] = closed
 		wasClosed := old != nil && old["IsClosed"] == true
