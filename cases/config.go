@@ -56,6 +56,9 @@ type FieldMap struct {
 	Explanation      string `yaml:"explanation"`       // default AI_Explanation__c
 	// AIPriority receives the classifier's own priority word (low..urgent). Default AI_Priority__c.
 	AIPriority string `yaml:"ai_priority"`
+	// ConfidencePercent writes confidence as 0–100 (a Percent field) instead of
+	// 0–1 (a Number field). Default true: the shipped AI_Confidence__c is a Percent.
+	ConfidencePercent *bool `yaml:"confidence_percent"`
 	// ExternalID is the Case external-ID field holding the thread key. Default Triage_Key__c.
 	ExternalID string `yaml:"external_id"`
 	// PriorityValues maps low/medium/high/urgent to the org's Priority picklist
@@ -173,6 +176,9 @@ func (c *Config) SetDefaults() {
 	def(&fm.Explanation, "AI_Explanation__c")
 	def(&fm.AIPriority, "AI_Priority__c")
 	def(&fm.ExternalID, "Triage_Key__c")
+	if fm.ConfidencePercent == nil {
+		fm.ConfidencePercent = boolp(true)
+	}
 	if fm.PriorityValues == nil {
 		fm.PriorityValues = map[string]string{}
 	}
@@ -336,5 +342,3 @@ func (m *FieldMap) intents() []intentField {
 		{"ai_priority", m.AIPriority}, {"external_id", m.ExternalID},
 	}
 }
-
-
