@@ -272,7 +272,7 @@ func stopwordLanguage(words []string) (string, float64, bool) {
 		}
 	}
 	b, s := counts[best], counts[second]
-	if b >= 3 && b >= 2*s+1 {
+	if (b >= 3 && b >= 2*s+1) || (b >= 2 && s == 0) {
 		return langs[best], min(0.99, 0.5+0.5*float64(b-s)/float64(b+1)), true
 	}
 	return "", 0, false
