@@ -138,7 +138,7 @@ func (s *Server) runSubrequest(t *txn, outer *request, sr subrequest, done map[s
 	if perr != nil || !strings.HasPrefix(u.Path, "/services/data/v") {
 		return errResp(plainErr(400, "INVALID_API_INPUT", "The URL of a subrequest must start with /services/data/vXX.X/: "+sr.URL))
 	}
-	version, rest, ok := splitVersion(u.Path)
+	version, rest, ok := splitVersion(u.EscapedPath()) // route unescapes each segment once
 	if !ok || !s.supported(version) {
 		return errResp(notFound())
 	}

@@ -368,3 +368,17 @@ func TestExtraFieldsForTests(t *testing.T) {
 	}
 	_ = url.Values{}
 }
+
+func TestExternalIDEscaping(t *testing.T) {
+	e := newEnv(t, Options{})
+	for _, key := range []string{"a/b c", "100%25", "<msg+1@example.com>", "é"} {
+		r := e.do("PATCH", "/sobjects/Case/Triage_Key__c/"+url.PathEscape(key), map[string]any{"Subject": key})
+		if r.status != 201 {
+			t.Fatalf("%q: %d %v", key, r.status, r.body)
+		}
+		q := e.q("SELECT Triage_Key__c FROM Case WHERE Id = '" + obj(r.body)["id"].(string) + "'")
+		if got := obj(arr(obj(q.body)["records"])[0])["Triage_Key__c"]; got != key {
+			t.Errorf("stored key %q, want %q", got, key)
+		}
+	}
+}

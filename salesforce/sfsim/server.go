@@ -491,7 +491,7 @@ func (s *Server) supported(v string) bool {
 }
 
 func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
-	version, rest, ok := splitVersion(r.URL.Path)
+	version, rest, ok := splitVersion(r.URL.EscapedPath()) // route unescapes each segment once
 	if !ok || !s.supported(version) {
 		writeJSON(w, http.StatusNotFound, nil, restBody([]*apiError{notFound()}))
 		return
@@ -536,6 +536,7 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 	}
 	req := &request{method: method, path: rest, query: r.URL.Query(), body: body, header: r.Header, version: version}
 	resp := s.run(sess, req)
+	s.log.Debug("sfsim: call", "method", r.Method, "endpoint", key, "status", resp.status)
 	for k, v := range resp.header {
 		limitHdr[k] = v
 	}
