@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/triage-dev/triage/cases"
 	"github.com/triage-dev/triage/classify"
 	"github.com/triage-dev/triage/dedupe"
 	"github.com/triage-dev/triage/ingest"
@@ -38,6 +39,7 @@ type Config struct {
 	Classify  classify.Config     `yaml:"classify"`
 	Dedupe    dedupe.Config       `yaml:"dedupe"`
 	Knowledge knowledge.Config    `yaml:"knowledge"`
+	Cases     cases.Config        `yaml:"cases"`
 	Review    review.Config       `yaml:"review"`
 }
 
@@ -99,6 +101,7 @@ func (c *Config) SetDefaults() {
 	c.Classify.SetDefaults()
 	c.Dedupe.SetDefaults()
 	c.Knowledge.SetDefaults()
+	c.Cases.SetDefaults()
 	c.Review.SetDefaults()
 }
 
@@ -125,6 +128,7 @@ func (c *Config) Validate() error {
 	add("classify", &c.Classify)
 	add("dedupe", &c.Dedupe)
 	add("knowledge", &c.Knowledge)
+	add("cases", &c.Cases)
 	add("review", &c.Review)
 	names := map[string]int{}
 	for i := range c.Mailboxes {

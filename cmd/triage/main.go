@@ -58,6 +58,7 @@ func commands() []command {
 		{"demo", "run everything on the built-in demo mailbox and Salesforce emulator", runDemo},
 		{"eval", "measure the configured classifier on a labelled dataset", runEval},
 		{"train", "train the offline classifier (with managers' corrections)", runTrain},
+		{"user", "manage review UI users (user add --role ROLE NAME)", runUser},
 		{"sfsim", "serve the local Salesforce REST API emulator", runSfsim},
 		{"version", "print the version", runVersion},
 	}
