@@ -472,3 +472,68 @@ func TestAnswerSchemaMatchesType(t *testing.T) {
 		t.Errorf("types wrong: %v", props)
 	}
 }
+
+func TestLLMFewShotContextAndConcurrency(t *testing.T) {
+	var mu sync.Mutex
+	inflight, peak := 0, 0
+	f := &fakeLLM{}
+	f.script = mk(func(w http.ResponseWriter, r *http.Request, req map[string]any) {
+		mu.Lock()
+		inflight++
+		peak = max(peak, inflight)
+		mu.Unlock()
+		time.Sleep(20 * time.Millisecond) // hold the slot so overlapping calls would show
+		mu.Lock()
+		inflight--
+		mu.Unlock()
+		reply(validAnswer)(w, r, req)
+	})
+	l, _ := newTestLLM(t, f, func(c *LLMConfig) { c.MaxConcurrency = 2 })
+	in := refundEmail
+	in.Examples = []Example{{Subject: "Money", Body: "I want my money back", Category: "REFUND"}, {Subject: "bad", Body: "x", Category: "NOT_A_CATEGORY"}}
+	in.Context = &AccountContext{AccountName: "Contoso", Tier: "Gold", OpenCases: 2, RecentSubjects: []string{"Broken kettle"}}
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			if _, err := l.Classify(context.Background(), in); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if peak > 2 {
+		t.Errorf("%d requests in flight, max_concurrency 2", peak)
+	}
+	msgs := f.reqs[0]["messages"].([]any)
+	// system, example user, example assistant, email
+	if len(msgs) != 4 {
+		t.Fatalf("messages = %d, want 4 (one valid example)", len(msgs))
+	}
+	if m := msgs[2].(map[string]any); m["role"] != "assistant" || !strings.Contains(m["content"].(string), `"REFUND"`) {
+		t.Errorf("example answer: %v", m)
+	}
+	last := msgs[3].(map[string]any)["content"].(string)
+	if !strings.Contains(last, `tier "Gold"`) || !strings.Contains(last, "Broken kettle") {
+		t.Errorf("account context missing: %s", last)
+	}
+}
+
+func TestLLMLogprobsRejected(t *testing.T) {
+	f := &fakeLLM{}
+	f.script = mk(func(w http.ResponseWriter, r *http.Request, req map[string]any) {
+		if req["logprobs"] == true {
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"error":{"message":"logprobs is not supported for this model","type":"invalid_request_error"}}`)
+			return
+		}
+		reply(validAnswer)(w, r, req)
+	})
+	l, _ := newTestLLM(t, f, nil)
+	res, err := l.Classify(context.Background(), refundEmail)
+	if err != nil || res.Category != "REFUND" || res.Confidence != 0.8 {
+		t.Fatalf("res %+v err %v", res, err)
+	}
+	if f.count() != 2 || f.reqs[1]["logprobs"] == true {
+		t.Errorf("requests %d; second asked for logprobs: %v", f.count(), f.reqs[1]["logprobs"])
+	}
+}

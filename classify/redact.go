@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"log/slog"
 	"math"
 	"math/big"
 	"regexp"
@@ -285,4 +286,10 @@ func longRun(n int) func(s, lower string) bool {
 		}
 		return false
 	}
+}
+
+// Attr is a log attribute holding the redacted value, for slog calls that
+// must include message text.
+func (r *Redactor) Attr(key, value string) slog.Attr {
+	return slog.String(key, r.String(value))
 }
