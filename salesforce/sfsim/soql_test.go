@@ -126,3 +126,27 @@ func FuzzLiteral(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseSOSL: SOSL parsing and search never panic, whatever the input.
+func FuzzParseSOSL(f *testing.F) {
+	for _, s := range []string{
+		"FIND {reset password} IN ALL FIELDS RETURNING Knowledge__kav(Id, Title WHERE PublishStatus='Online' LIMIT 5) LIMIT 10",
+		`FIND {"exact phrase" OR ship* AND NOT refund} RETURNING Case(Id), Contact`,
+		"FIND 'x\\}y'",
+	} {
+		f.Add(s)
+	}
+	srv, err := New(Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		sq, aerr := srv.parseSOSL(src)
+		if aerr != nil {
+			return
+		}
+		srv.orgMu.Lock()
+		defer srv.orgMu.Unlock()
+		srv.runSearch(&txn{s: srv, d: srv.data}, sq, "62.0")
+	})
+}

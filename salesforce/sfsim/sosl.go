@@ -40,8 +40,6 @@ type searchTerm struct {
 	not    bool
 }
 
-var wordRe = regexp.MustCompile(`[\p{L}\p{N}]+\*?`)
-
 func stem(w string) string {
 	for _, suf := range []string{"ing", "ed", "es", "s"} {
 		if len(w)-len(suf) >= 3 && strings.HasSuffix(w, suf) {
@@ -103,17 +101,19 @@ func parseSearchTerms(s string) (searchExpr, *apiError) {
 			}
 			tok = strings.ReplaceAll(tok, `\`, "")
 			prefix := strings.HasSuffix(tok, "*")
-			ws := words(strings.TrimSuffix(tok, "*"))
-			for k, w := range ws {
-				t := searchTerm{words: []string{w}, not: neg}
-				if prefix && k == len(ws)-1 {
-					t.prefix = true
-					t.words = []string{strings.ToLower(wordRe.FindString(strings.TrimSuffix(tok, "*")))}
-					if len(ws) > 1 {
-						t.words = []string{w}
-					}
+			raw := strings.Fields(strings.Map(func(r rune) rune {
+				if unicode.IsLetter(r) || unicode.IsDigit(r) {
+					return unicode.ToLower(r)
 				}
-				group = append(group, t)
+				return ' '
+			}, strings.TrimSuffix(tok, "*")))
+			for k, w := range raw {
+				if prefix && k == len(raw)-1 {
+					// A wildcard matches the unstemmed prefix.
+					group = append(group, searchTerm{words: []string{w}, prefix: true, not: neg})
+					continue
+				}
+				group = append(group, searchTerm{words: []string{stem(w)}, not: neg})
 			}
 			neg = false
 		}
