@@ -174,11 +174,15 @@ func refusedCreateOnly(err error, fields []string) bool {
 // finish records a committed composite: ids from the answers, the contact
 // claim, the ledger, the audit trail, the touched case, and the dedupe thread.
 func (s *Stage) finish(ctx context.Context, m store.Message, in Input, p *plan, resp *salesforce.CompositeResponse, claimToken string) (Result, error) {
+	return s.finishSubs(ctx, m, in, p, resp.CompositeResponse, claimToken)
+}
+
+func (s *Stage) finishSubs(ctx context.Context, m store.Message, in Input, p *plan, subs []salesforce.SubResponse, claimToken string) (Result, error) {
 	r := p.res
 	r.Writes = nil
 	ids := map[string]string{}
 	created := map[string]bool{}
-	for _, sr := range resp.CompositeResponse {
+	for _, sr := range subs {
 		if sv, err := sr.SaveResult(); err == nil && sv.ID != "" {
 			ids[sr.ReferenceID] = sv.ID
 			created[sr.ReferenceID] = sv.Created || sr.HTTPStatusCode == 201
@@ -202,7 +206,9 @@ func (s *Stage) finish(ctx context.Context, m store.Message, in Input, p *plan, 
 		r.CaseID = id
 	}
 	r.EmailMessageID, r.TaskID = ids["email"], ids["task"]
-	r.ContactID = in.Dedupe.ContactID
+	if r.ContactID == "" {
+		r.ContactID = in.Dedupe.ContactID
+	}
 	if id := ids["contact"]; id != "" {
 		r.ContactID, r.ContactCreated = id, true
 		if s.dedupe != nil {

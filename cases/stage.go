@@ -438,6 +438,8 @@ func (s *Stage) plan(ctx context.Context, m store.Message, in Input, cs *caseSna
 		p.contactRef, p.contactAddr = "contact", nc.Email
 		contactID = salesforce.Ref("contact").ID()
 		notes = append(notes, "Created a contact for the unknown sender "+nc.Email+".")
+	} else {
+		p.res.ContactID = contactID
 	}
 
 	// Case.
@@ -498,7 +500,12 @@ func (s *Stage) plan(ctx context.Context, m store.Message, in Input, cs *caseSna
 	} else {
 		p.autoAssign = s.cfg.AutoAssign
 	}
-	if existing {
+	if !existing {
+		if why, ok := s.closeCandidate(in); ok {
+			p.res.CloseDenied = why
+			notes = append(notes, "Not closed although the email says it is resolved: "+why+".")
+		}
+	} else {
 		closeIt, why := s.closeDecision(in, cs)
 		p.res.CloseDenied = why
 		if closeIt {
