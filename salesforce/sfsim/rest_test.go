@@ -259,7 +259,7 @@ func TestContactDuplicateRule(t *testing.T) {
 	dr := obj(obj(arr(r.body)[0])["duplicateResult"])
 	mr := obj(arr(dr["matchResults"])[0])
 	rec := obj(obj(arr(mr["matchRecords"])[0])["record"])
-	if dr["allowSave"] != false || dr["duplicateRule"] == "" || rec["Id"] != first || mr["size"] != 1.0 ||
+	if dr["allowSave"] != true || dr["duplicateRule"] == "" || rec["Id"] != first || mr["size"] != 1.0 ||
 		obj(rec["attributes"])["url"] != "/services/data/v62.0/sobjects/Contact/"+first {
 		t.Errorf("duplicateResult: %v", dr)
 	}

@@ -660,8 +660,11 @@ func (t *txn) checkReference(f *field, id string) *apiError {
 	return recordErr("FIELD_INTEGRITY_EXCEPTION", fmt.Sprintf("%s: id value of incorrect type: %s", f.Label, id), f.Name)
 }
 
-// contactDuplicateRule emulates the standard Contact duplicate rule, reduced
-// to an exact e-mail match, set to block.
+// contactDuplicateRule emulates the standard Contact duplicate rule (action
+// "Allow" with an alert), reduced to an exact e-mail match: the API refuses
+// the duplicate unless the caller acknowledges the alert with
+// Sforce-Duplicate-Rule-Header: allowSave=true, so duplicateResult.allowSave
+// is true (the rule allows saving).
 func (t *txn) contactDuplicateRule(r record, self string) *apiError {
 	email := r.str("Email")
 	var matches []any
@@ -680,7 +683,7 @@ func (t *txn) contactDuplicateRule(r record, self string) *apiError {
 	}
 	const msg = "You're creating a duplicate record. We recommend you use an existing record instead."
 	dup := newOmap().
-		Set("allowSave", false).
+		Set("allowSave", true).
 		Set("duplicateRule", "Standard_Contact_Duplicate_Rule").
 		Set("duplicateRuleEntityType", "Contact").
 		Set("errorMessage", msg).
