@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -562,5 +561,3 @@ func (s *Server) parseQuery(q string) (*boundQuery, *apiError) {
 	}
 	return b, nil
 }
-
-var _ = strconv.Itoa

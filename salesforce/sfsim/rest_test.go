@@ -366,7 +366,6 @@ func TestExtraFieldsForTests(t *testing.T) {
 	if _, err := New(Options{ExtraFields: []sfdx.Field{{Object: "Nope", FullName: "X__c", Label: "X", Type: "Text", Length: 3}}}); err == nil {
 		t.Error("extra field on an unknown object accepted")
 	}
-	_ = url.Values{}
 }
 
 func TestExternalIDEscaping(t *testing.T) {

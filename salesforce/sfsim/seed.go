@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 )
 
 // demoSeed holds the demo org: every seed/demo/*.json file, loaded in name
@@ -210,5 +209,3 @@ func (s *Server) Save() error {
 	}
 	return nil
 }
-
-var _ = strings.TrimSpace

@@ -496,8 +496,7 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, nil, restBody([]*apiError{notFound()}))
 		return
 	}
-	sess, ok := s.authenticate(r)
-	if !ok {
+	if _, ok := s.authenticate(r); !ok {
 		s.mu.Lock()
 		s.stats.AuthFailures++
 		s.mu.Unlock()
@@ -535,7 +534,7 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 		method = http.MethodGet // net/http drops the body of a HEAD answer
 	}
 	req := &request{method: method, path: rest, query: r.URL.Query(), body: body, header: r.Header, version: version}
-	resp := s.run(sess, req)
+	resp := s.run(req)
 	s.log.Debug("sfsim: call", "method", r.Method, "endpoint", key, "status", resp.status)
 	for k, v := range resp.header {
 		limitHdr[k] = v
@@ -544,7 +543,7 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 }
 
 // run executes a request under the org lock and persists changes.
-func (s *Server) run(sess *session, req *request) response {
+func (s *Server) run(req *request) response {
 	s.orgMu.Lock()
 	t := &txn{s: s, d: s.data, userID: s.userID, now: s.now(), allowDup: allowSave(req.header)}
 	resp := s.route(t, req)
@@ -555,7 +554,6 @@ func (s *Server) run(sess *session, req *request) response {
 			s.log.Error("sfsim: persist org", "file", s.opts.DataFile, "err", err)
 		}
 	}
-	_ = sess
 	return resp
 }
 
