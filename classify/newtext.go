@@ -19,9 +19,10 @@ var (
 	outlookSentRe = regexp.MustCompile(`(?i)^\s*\*?(sent|date|gesendet|datum|envoyé|enviado|fecha|verzonden|inviato|data)\s*:\*?\s*\S`)
 )
 
-// Sign-offs that start a signature when they stand alone on a line
-// (optionally followed by a comma and a name).
-var signOffRe = regexp.MustCompile(`(?i)^\s*(best regards|kind regards|warm regards|regards|best wishes|best|thanks|thank you|thanks a lot|many thanks|thanks in advance|cheers|sincerely|yours sincerely|yours truly|mit freundlichen grüßen|mit freundlichen gruessen|freundliche grüße|viele grüße|beste grüße|lg|mfg|cordialement|bien cordialement|bien à vous|salutations|merci|saludos|un saludo|saludos cordiales|atentamente|gracias|met vriendelijke groet|met vriendelijke groeten|groeten|vriendelijke groet|cordiali saluti|distinti saluti|saluti|grazie|atenciosamente|cumprimentos|obrigado|obrigada|abraços)\s*[,.!]?\s*([\p{L}.' -]{0,40})?$`)
+// Sign-offs that start a signature when they stand alone on a line, or are
+// followed by a comma and a capitalised name ("Thanks, Ann"); "Thanks for the
+// quick reply" is content and stays.
+var signOffRe = regexp.MustCompile(`^\s*(?i:best regards|kind regards|warm regards|regards|best wishes|best|thanks|thank you|thanks a lot|many thanks|thanks in advance|cheers|sincerely|yours sincerely|yours truly|mit freundlichen grüßen|mit freundlichen gruessen|freundliche grüße|viele grüße|beste grüße|lg|mfg|cordialement|bien cordialement|bien à vous|salutations|merci|saludos|un saludo|saludos cordiales|atentamente|gracias|met vriendelijke groet|met vriendelijke groeten|groeten|vriendelijke groet|cordiali saluti|distinti saluti|saluti|grazie|atenciosamente|cumprimentos|obrigado|obrigada|abraços)\s*(?:[,.!]?|,\s*\p{Lu}[\p{L}.'-]*(?:\s+\p{Lu}[\p{L}.'-]*){0,2}[.!]?)\s*$`)
 
 // Mobile footers.
 var mobileFooterRe = regexp.MustCompile(`(?i)^\s*(sent from my|envoyé de mon|von meinem .* gesendet|enviado desde mi|verzonden vanaf mijn|inviato da|enviado do meu|get outlook for)`)

@@ -63,3 +63,18 @@ func TestNewText(t *testing.T) {
 		})
 	}
 }
+
+func TestNewTextSignOffIsNotContent(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Hi,\nThanks for the help with my order\nbut the refund is still missing.\nBest regards,\nAnn", "Hi,\nThanks for the help with my order\nbut the refund is still missing."},
+		{"The invoice is wrong.\nMerci de me rappeler demain\nau 0612.", "The invoice is wrong.\nMerci de me rappeler demain\nau 0612."},
+		{"The invoice is wrong.\nThanks, Ann Smith\nSales Manager", "The invoice is wrong."},
+		{"The invoice is wrong.\nMit freundlichen Grüßen\nMax", "The invoice is wrong."},
+		{"Where is my parcel?\nCheers!", "Where is my parcel?"},
+	}
+	for _, tt := range tests {
+		if got := NewText(tt.in); got != tt.want {
+			t.Errorf("NewText(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
