@@ -159,4 +159,3 @@ func (w *prefixWriter) Write(p []byte) (int, error) {
 }
 
 func (w *prefixWriter) String() string { return string(w.b) }
-

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 	"golang.org/x/oauth2"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/triage-dev/triage/store"
 )
@@ -405,9 +407,38 @@ func (s *Syncer) syncSelected(ctx context.Context, fc *folderConn, folder string
 	return total, nil
 }
 
-// fetchBatch fetches and records a batch in UID order: oversized messages'
-// headers first (small), then the bodies streamed one message at a time, each
-// recorded before the next is read so at most one body is in memory.
+// BatchRecorder is optionally implemented by a Recorder that can commit
+// several messages in one transaction, each exactly as RecordMessage would.
+// The syncer uses it when present: one commit per group instead of one per
+// message.
+type BatchRecorder interface {
+	RecordMessages(ctx context.Context, ms []store.NewMessage) ([]store.RecordResult, error)
+}
+
+// Pipeline bounds: bytes of message bodies in flight between the network
+// reader, the parsers and the committer (one larger message runs alone), and
+// messages per commit when the recorder batches.
+const (
+	inflightBytes = 16 << 20
+	maxGroup      = 64
+)
+
+// job is one message moving through the pipeline.
+type job struct {
+	uid        uint32
+	raw        []byte
+	size       int64
+	headerOnly bool
+	weight     int64
+	msg        store.NewMessage
+	parsed     chan struct{} // closed when msg is built
+}
+
+// fetchBatch fetches, parses and records a batch. Three stages overlap: this
+// goroutine reads literals off the connection, parsers build rows on every
+// CPU, and one committer records them strictly in UID order, so last_uid
+// never passes a message that is not committed. Oversized messages are
+// fetched as headers first (small) and slotted in by UID.
 func (s *Syncer) fetchBatch(ctx context.Context, fc *folderConn, folder string, uidValidity uint32, batch []uidSize, log *slog.Logger) (recorded, newOnes int, err error) {
 	var small, large imap.UIDSet
 	sizes := make(map[uint32]int64, len(batch))
@@ -419,11 +450,7 @@ func (s *Syncer) fetchBatch(ctx context.Context, fc *folderConn, folder string, 
 			small.AddNum(imap.UID(m.uid))
 		}
 	}
-	type headerOnly struct {
-		uid uint32
-		raw []byte
-	}
-	var headers []headerOnly
+	var headers []*job
 	if len(large) > 0 {
 		msgs, err := fc.c.Fetch(large, &imap.FetchOptions{UID: true,
 			BodySection: []*imap.FetchItemBodySection{{Specifier: imap.PartSpecifierHeader, Peek: true}}}).Collect()
@@ -435,100 +462,215 @@ func (s *Syncer) fetchBatch(ctx context.Context, fc *folderConn, folder string, 
 			for _, b := range m.BodySection {
 				raw = b.Bytes
 			}
-			headers = append(headers, headerOnly{uint32(m.UID), raw})
+			headers = append(headers, &job{uid: uint32(m.UID), raw: raw, size: sizes[uint32(m.UID)], headerOnly: true})
 		}
 		sort.Slice(headers, func(i, j int) bool { return headers[i].uid < headers[j].uid })
 	}
-	record := func(m store.NewMessage) error {
-		res, err := s.rec.RecordMessage(ctx, m)
-		if err != nil {
-			return err
-		}
-		recorded++
-		if res.New {
-			newOnes++
-		}
-		log.Debug("recorded", "uid", m.UID, "message_id", res.ID, "state", m.State, "new", res.New)
-		return nil
+
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	budget := semaphore.NewWeighted(inflightBytes)
+	work := make(chan *job)
+	ordered := make(chan *job, s.cfg.BatchSize+len(headers))
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range work {
+				j.msg = s.buildMessage(folder, uidValidity, j.uid, j.raw, j.size, j.headerOnly)
+				close(j.parsed)
+			}
+		}()
 	}
-	// flushHeaders records the oversized messages with UIDs below limit, so
-	// last_uid never passes a UID that is not committed.
+	var commitErr error
+	committed := make(chan struct{})
+	go func() {
+		defer close(committed)
+		recorded, newOnes, commitErr = s.commitInOrder(pctx, ordered, budget, log)
+		if commitErr != nil {
+			cancel() // stop the reader
+		}
+	}()
+	// enqueue hands a job to the parsers and the committer; its weight was acquired.
+	enqueue := func(j *job) {
+		j.parsed = make(chan struct{})
+		ordered <- j
+		work <- j
+	}
 	flushHeaders := func(limit uint32) error {
 		for len(headers) > 0 && headers[0].uid < limit {
-			h := headers[0]
-			if err := record(s.buildMessage(folder, uidValidity, h.uid, h.raw, sizes[h.uid], true)); err != nil {
+			if err := budget.Acquire(pctx, 0); err != nil {
 				return err
 			}
+			enqueue(headers[0])
 			headers = headers[1:]
 		}
 		return nil
 	}
-	if len(small) > 0 {
-		cmd := fc.c.Fetch(small, &imap.FetchOptions{UID: true,
-			BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
-		var lastUID uint32
-		for {
-			msg := cmd.Next()
-			if msg == nil {
-				break
+	readErr := func() error {
+		if len(small) > 0 {
+			cmd := fc.c.Fetch(small, &imap.FetchOptions{UID: true,
+				BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+			var lastUID uint32
+			for {
+				msg := cmd.Next()
+				if msg == nil {
+					break
+				}
+				j, err := s.readMessage(pctx, msg, budget)
+				if err != nil {
+					if pctx.Err() != nil {
+						return pctx.Err()
+					}
+					return &ConnError{Op: "fetch body", Err: err}
+				}
+				if j == nil {
+					continue // an unsolicited FETCH (flags) or a vanished message
+				}
+				if j.uid < lastUID {
+					log.Warn("server returned UIDs out of order", "uid", j.uid, "after", lastUID)
+				}
+				lastUID = j.uid
+				if err := flushHeaders(j.uid); err != nil {
+					budget.Release(j.weight)
+					return err
+				}
+				if !j.headerOnly {
+					j.size = int64(len(j.raw))
+				} else {
+					j.size = max(sizes[j.uid], j.size)
+				}
+				enqueue(j)
 			}
-			uid, raw, tooLarge, rerr := s.readMessage(msg)
+			if err := cmd.Close(); err != nil {
+				return &ConnError{Op: "fetch body", Err: err}
+			}
+		}
+		return flushHeaders(^uint32(0))
+	}()
+	close(work)
+	close(ordered)
+	wg.Wait()
+	<-committed
+	if commitErr != nil {
+		return recorded, newOnes, commitErr
+	}
+	return recorded, newOnes, readErr
+}
+
+// commitInOrder records jobs in the order they were read, each once parsed,
+// grouping those already parsed into one transaction when the recorder
+// batches. After an error it only drains, releasing memory.
+func (s *Syncer) commitInOrder(ctx context.Context, ordered <-chan *job, budget *semaphore.Weighted, log *slog.Logger) (recorded, newOnes int, err error) {
+	batcher, _ := s.rec.(BatchRecorder)
+	group := make([]*job, 0, maxGroup)
+	flush := func() {
+		defer func() {
+			for _, j := range group {
+				budget.Release(j.weight)
+				j.raw = nil
+			}
+			group = group[:0]
+		}()
+		if err != nil || len(group) == 0 {
+			return
+		}
+		if batcher != nil && len(group) > 1 {
+			ms := make([]store.NewMessage, len(group))
+			for i, j := range group {
+				ms[i] = j.msg
+			}
+			res, rerr := batcher.RecordMessages(ctx, ms)
 			if rerr != nil {
-				_ = cmd.Close()
-				return recorded, newOnes, &ConnError{Op: "fetch body", Err: rerr}
+				err = rerr
+				return
 			}
-			if uid == 0 || raw == nil {
-				continue // an unsolicited FETCH (flags) or a vanished message
+			for _, r := range res {
+				recorded++
+				if r.New {
+					newOnes++
+				}
 			}
-			if uid < lastUID {
-				log.Warn("server returned UIDs out of order", "uid", uid, "after", lastUID)
-			}
-			lastUID = uid
-			if err := flushHeaders(uid); err != nil {
-				_ = cmd.Close()
-				return recorded, newOnes, err
-			}
-			if err := record(s.buildMessage(folder, uidValidity, uid, raw, sizes[uid], tooLarge)); err != nil {
-				_ = cmd.Close()
-				return recorded, newOnes, err
-			}
+			return
 		}
-		if err := cmd.Close(); err != nil {
-			return recorded, newOnes, &ConnError{Op: "fetch body", Err: err}
+		for _, j := range group {
+			res, rerr := s.rec.RecordMessage(ctx, j.msg)
+			if rerr != nil {
+				err = rerr
+				return
+			}
+			recorded++
+			if res.New {
+				newOnes++
+			}
+			log.Debug("recorded", "uid", j.uid, "message_id", res.ID, "state", j.msg.State, "new", res.New)
 		}
 	}
-	if err := flushHeaders(^uint32(0)); err != nil {
-		return recorded, newOnes, err
+	for j := range ordered {
+		<-j.parsed
+		group = append(group, j)
+		// Take whatever else is already parsed, up to a group.
+	more:
+		for batcher != nil && len(group) < maxGroup {
+			select {
+			case next, ok := <-ordered:
+				if !ok {
+					break more
+				}
+				<-next.parsed
+				group = append(group, next)
+			default:
+				break more
+			}
+		}
+		flush()
 	}
-	return recorded, newOnes, nil
+	return recorded, newOnes, err
 }
 
 // readMessage reads one FETCH response: its UID and the message literal, read
-// once into an exactly sized buffer. A message that grew past the size cap
-// since its size was fetched keeps only its header.
-func (s *Syncer) readMessage(msg *imapclient.FetchMessageData) (uid uint32, raw []byte, tooLarge bool, err error) {
+// once into an exactly sized buffer after reserving its size from budget. A
+// message that grew past the size cap since its size was fetched keeps only
+// its header. It returns nil for a response without a body.
+func (s *Syncer) readMessage(ctx context.Context, msg *imapclient.FetchMessageData, budget *semaphore.Weighted) (*job, error) {
+	j := &job{}
 	for {
 		item := msg.Next()
 		if item == nil {
-			return uid, raw, tooLarge, nil
+			if j.uid == 0 || j.raw == nil {
+				budget.Release(j.weight)
+				return nil, nil
+			}
+			return j, nil
 		}
 		switch it := item.(type) {
 		case imapclient.FetchItemDataUID:
-			uid = uint32(it.UID)
+			j.uid = uint32(it.UID)
 		case imapclient.FetchItemDataBodySection:
-			if it.Literal == nil {
+			if it.Literal == nil || j.raw != nil {
 				continue
 			}
 			size := it.Literal.Size()
+			j.weight = min(size, inflightBytes)
 			if size > s.cfg.MaxMessageSize {
-				raw, err = readHeaderOnly(it.Literal)
-				tooLarge = true
+				j.weight = min(int64(maxHeaderBytes), inflightBytes)
+			}
+			if err := budget.Acquire(ctx, j.weight); err != nil {
+				j.weight = 0
+				return nil, err
+			}
+			var err error
+			if size > s.cfg.MaxMessageSize {
+				j.raw, err = readHeaderOnly(it.Literal)
+				j.headerOnly, j.size = true, size
 			} else {
-				raw = make([]byte, size)
-				_, err = io.ReadFull(it.Literal, raw)
+				j.raw = make([]byte, size)
+				_, err = io.ReadFull(it.Literal, j.raw)
 			}
 			if err != nil {
-				return 0, nil, false, err
+				budget.Release(j.weight)
+				return nil, err
 			}
 		}
 	}
@@ -742,11 +884,15 @@ func (s *Syncer) wait(ctx context.Context, folder string) error {
 		sleep(ctx, s.cfg.PollInterval)
 		return nil
 	}
-	// Updates from the sync itself (SELECT's EXISTS) are stale; the server sends
-	// any newer ones once IDLE starts.
+	// Forget EXISTS seen during the sync, then NOOP: it makes the server flush
+	// updates it held back (mail that arrived during the sync, after SELECT),
+	// which some servers would not send when IDLE starts.
 	select {
 	case <-fc.wake:
 	default:
+	}
+	if err := fc.c.Noop().Wait(); err != nil {
+		return &ConnError{Op: "noop", Err: err}
 	}
 	idle, err := fc.c.Idle()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -393,7 +394,7 @@ func TestRunReconnects(t *testing.T) {
 	srv := imaptest.StartMemServer(t)
 	st := openStore(t, t.TempDir())
 	woke := make(chan struct{}, 10)
-	s := NewSyncer(mailboxConfig(srv), st, WithNotify(func() { woke <- struct{}{} }))
+	s := NewSyncer(mailboxConfig(srv), st, WithNotify(func() { woke <- struct{}{} }), WithLogger(testLogger(t)))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -416,4 +417,16 @@ func waitFor(t *testing.T, ch <-chan struct{}, d time.Duration, what string) {
 	case <-time.After(d):
 		t.Fatalf("timed out after %v waiting for %s", d, what)
 	}
+}
+
+// testLogger sends the syncer's log to t.Log (shown on failure or with -v).
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }

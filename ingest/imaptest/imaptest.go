@@ -180,6 +180,32 @@ func (s *memSession) Login(username, password string) error {
 	return nil
 }
 
+// Idle works around go-imap's SessionTracker.Idle, which only reports updates
+// queued after IDLE began: mail appended between the client's last command
+// and IDLE would wait for the next command. Re-polling every 50 ms delivers it.
+func (s *memSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	for {
+		if err := s.UserSession.Poll(w, true); err != nil {
+			return err
+		}
+		sub := make(chan struct{})
+		done := make(chan error, 1)
+		go func() { done <- s.UserSession.Idle(w, sub) }()
+		select {
+		case <-stop:
+			close(sub)
+			return <-done
+		case err := <-done:
+			return err
+		case <-time.After(50 * time.Millisecond):
+			close(sub)
+			if err := <-done; err != nil {
+				return err
+			}
+		}
+	}
+}
+
 func (s *memSession) AuthenticateMechanisms() []string {
 	if s.token != "" {
 		return []string{"PLAIN", "XOAUTH2"}

@@ -1,0 +1,215 @@
+package ingest
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/triage-dev/triage/ingest/imaptest"
+)
+
+// BenchmarkIngestDovecot loads 5,000 generated support emails plus one with
+// a 25 MB attachment into Dovecot, then compares a bare `UID FETCH 1:*
+// BODY.PEEK[]` by a minimal client with triage's ingest (fetch, parse,
+// commit to SQLite) of the same mailbox, and samples peak memory during
+// ingest. Run: go test -run '^$' -bench IngestDovecot -benchtime 1x ./ingest
+func BenchmarkIngestDovecot(b *testing.B) {
+	n := 5000
+	if v, err := strconv.Atoi(os.Getenv("TRIAGE_BENCH_MESSAGES")); err == nil && v > 0 {
+		n = v // smaller runs for profiling
+	}
+	srv := imaptest.StartDovecot(b)
+	msgs := imaptest.Corpus(n, 42)
+	var bytesTotal int
+	for _, m := range msgs {
+		bytesTotal += len(m)
+	}
+	big := imaptest.LargeMessage("bench", 25<<20)
+	bytesTotal += len(big)
+	srv.AppendMany(b, "INBOX", msgs[:n/2])
+	srv.Append(b, "INBOX", big)
+	srv.AppendMany(b, "INBOX", msgs[n/2:])
+	msgs, big = nil, nil
+	total := n + 1
+	b.Logf("mailbox: %d messages, %.1f MB", total, float64(bytesTotal)/(1<<20))
+
+	var bareTime, ingestTime time.Duration
+	var peakHeap, peakRSS uint64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		if got := bareFetch(b, srv); got != total {
+			b.Fatalf("bare fetch got %d messages, want %d", got, total)
+		}
+		bareTime += time.Since(start)
+
+		st := openStore(b, b.TempDir())
+		cfg := mailboxConfig(srv)
+		cfg.BatchSize = DefaultBatchSize
+		s := NewSyncer(cfg, st)
+		runtime.GC()
+		debug.FreeOSMemory()
+		resetPeakRSS()
+		stopSampling := sampleHeap()
+		start = time.Now()
+		got, err := s.SyncOnce(context.Background())
+		ingestTime += time.Since(start)
+		peakHeap = max(peakHeap, stopSampling())
+		peakRSS = max(peakRSS, readPeakRSS())
+		s.Close()
+		if err != nil || got != total {
+			b.Fatalf("ingest: %d messages, %v", got, err)
+		}
+		st.Close()
+	}
+	b.StopTimer()
+	bareRate := float64(total*b.N) / bareTime.Seconds()
+	ingestRate := float64(total*b.N) / ingestTime.Seconds()
+	b.ReportMetric(bareRate, "bare_msgs/s")
+	b.ReportMetric(ingestRate, "ingest_msgs/s")
+	b.ReportMetric(ingestRate/bareRate, "ratio")
+	b.ReportMetric(float64(peakHeap)/(1<<20), "peak_heap_MB")
+	if peakRSS > 0 {
+		b.ReportMetric(float64(peakRSS)/(1<<20), "peak_rss_MB")
+	}
+}
+
+// bareFetch is the baseline: one UID FETCH 1:* BODY.PEEK[], literals read
+// and thrown away, nothing else.
+func bareFetch(tb testing.TB, srv *imaptest.Server) int {
+	c, err := imapclient.DialInsecure(srv.Addr, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(srv.Username, srv.Password).Wait(); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		tb.Fatal(err)
+	}
+	cmd := c.Fetch(imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true,
+		BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+	got := 0
+	for {
+		msg := cmd.Next()
+		if msg == nil {
+			break
+		}
+		for {
+			item := msg.Next()
+			if item == nil {
+				break
+			}
+			if body, ok := item.(imapclient.FetchItemDataBodySection); ok && body.Literal != nil {
+				if _, err := io.Copy(io.Discard, body.Literal); err != nil {
+					tb.Fatal(err)
+				}
+				got++
+			}
+		}
+	}
+	if err := cmd.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return got
+}
+
+// sampleHeap records the peak of the Go heap in use every few milliseconds
+// until the returned function is called, which returns the peak.
+func sampleHeap() func() uint64 {
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var ms runtime.MemStats
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 {
+		close(stop)
+		wg.Wait()
+		return peak.Load()
+	}
+}
+
+// resetPeakRSS resets the kernel's high-water mark of resident memory (Linux),
+// so readPeakRSS covers only what follows; SQLite's memory (outside the Go
+// heap) is included there.
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+func readPeakRSS() uint64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// BenchmarkIdleLatency measures the time from APPEND to the message being
+// committed while Run idles.
+func BenchmarkIdleLatency(b *testing.B) {
+	for _, sv := range servers {
+		b.Run(sv.name, func(b *testing.B) {
+			srv := sv.start(b)
+			st := openStore(b, b.TempDir())
+			woke := make(chan struct{}, 1)
+			s := NewSyncer(mailboxConfig(srv), st, WithNotify(func() { woke <- struct{}{} }))
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- s.Run(ctx) }()
+			defer func() { cancel(); <-done }()
+			msgs := imaptest.Corpus(b.N+1, 50)
+			srv.Append(b, "INBOX", msgs[0])
+			<-woke
+			var total time.Duration
+			b.ResetTimer()
+			for i := 1; i <= b.N; i++ {
+				time.Sleep(20 * time.Millisecond) // back in IDLE
+				srv.Append(b, "INBOX", msgs[i])
+				start := time.Now() // the mail is in the mailbox now
+				select {
+				case <-woke:
+				case <-time.After(10 * time.Second):
+					b.Fatal("message not recorded within 10s")
+				}
+				total += time.Since(start)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/delivery")
+		})
+	}
+}
