@@ -16,8 +16,10 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
+	"github.com/triage-dev/triage/cases"
 	"github.com/triage-dev/triage/classify"
 	"github.com/triage-dev/triage/ingest"
+	"github.com/triage-dev/triage/knowledge"
 	"github.com/triage-dev/triage/store"
 )
 
@@ -62,7 +64,8 @@ func seedDemo(t *testing.T, e *env) {
 			}
 			m := seedMsg{subject: fmt.Sprintf("%s #%d", subjects[cat], 1000+day*10+i), from: ingest.Address{Name: "Customer", Addr: fmt.Sprintf("c%d@example.com", day*10+i)},
 				text: "Hello, " + strings.ToLower(subjects[cat]) + ".", classify: r,
-				knowledge: map[string]any{"articles": []any{map[string]any{"article_id": "ka1", "title": "Help: " + subjects[cat], "score": conf}}}}
+				knowledge: knowledge.Result{Articles: []knowledge.Match{{ArticleID: "ka1", Title: "Help: " + subjects[cat], Score: conf}}},
+				cases:     cases.Result{CaseID: fmt.Sprintf("5000000000%08dAAA", day*10+i), Action: "created"}}
 			if rng.IntN(15) == 0 {
 				m.final, m.reason = store.StateDead, "UNABLE_TO_LOCK_ROW"
 			}

@@ -23,8 +23,11 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/triage-dev/triage/cases"
 	"github.com/triage-dev/triage/classify"
+	"github.com/triage-dev/triage/dedupe"
 	"github.com/triage-dev/triage/ingest"
+	"github.com/triage-dev/triage/knowledge"
 	"github.com/triage-dev/triage/store"
 )
 
@@ -202,17 +205,18 @@ func defaultSeeds() []seedMsg {
 			text: "Refund me now or I call my lawyer.", html: "<p>Refund me <b>now</b> or I call my lawyer.</p>",
 			classify: &classify.Result{Category: "REFUND", Priority: "high", Sentiment: "negative", Language: "en", Confidence: 0.82,
 				Escalate: true, EscalationReason: "legal_threat", Explanation: "Mentions a lawyer.", Summary: "Wants a refund.", Model: "offline-v1"},
-			dedupe: map[string]any{"contact_id": "003000000000001AAA", "match": "email", "why": "exact email match"},
-			knowledge: map[string]any{"articles": []any{
-				map[string]any{"article_id": "ka01", "title": "Returns policy", "score": 0.71, "url": "https://kb.example.com/returns"},
-				map[string]any{"article_id": "ka02", "title": "Refund timelines", "score": 0.55}}},
-			cases: map[string]any{"case_id": "500000000000001AAA", "case_number": "00001001", "action": "created"}},
+			dedupe: dedupe.Result{ContactID: "003000000000001AAA", ContactSource: "email", Detail: "exact email match",
+				AccountContext: &dedupe.AccountContext{AccountName: "Acme", Tier: "gold", OpenCases: 2}},
+			knowledge: knowledge.Result{Articles: []knowledge.Match{
+				{ArticleID: "ka01", Title: "Returns policy", Score: 0.71, URL: "https://kb.example.com/returns"},
+				{ArticleID: "ka02", Title: "Refund timelines", Score: 0.55}}, BestScore: 0.71},
+			cases: cases.Result{CaseID: "500000000000001AAA", Action: "created", APICalls: 1}},
 		{key: "ambiguous", subject: "Where is my order", from: ingest.Address{Name: "Bob", Addr: "bob@shared.example"},
 			text:     "Order 123 has not arrived.",
 			classify: &classify.Result{Category: "DELIVERY", Priority: "medium", Confidence: 0.41, Escalate: true, EscalationReason: "low_confidence"},
-			dedupe: map[string]any{"ambiguous": true, "why": "2 contacts share this address", "candidates": []any{
-				map[string]any{"id": "003000000000002AAA", "name": "Bob One", "email": "bob@shared.example"},
-				map[string]any{"id": "003000000000003AAA", "name": "Bob Two", "email": "bob@shared.example"}}}},
+			dedupe: dedupe.Result{AmbiguousContact: true, AmbiguousWhy: "2 contacts share this address", Candidates: []dedupe.Candidate{
+				{ContactID: "003000000000002AAA", Name: "Bob One", Email: "bob@shared.example", Why: "same email"},
+				{ContactID: "003000000000003AAA", Name: "Bob Two", Email: "bob@shared.example", Why: "same email"}}}},
 		{key: "auto", subject: "Invoice copy please", from: ingest.Address{Addr: "carol@example.com"}, text: "Send my invoice.",
 			classify: &classify.Result{Category: "INVOICE", Priority: "low", Confidence: 0.95}},
 		{key: "dead", subject: "Dead one", from: ingest.Address{Addr: "dan@example.com"}, text: "x",

@@ -13,8 +13,11 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/triage-dev/triage/cases"
 	"github.com/triage-dev/triage/classify"
+	"github.com/triage-dev/triage/dedupe"
 	"github.com/triage-dev/triage/ingest"
+	"github.com/triage-dev/triage/knowledge"
 	"github.com/triage-dev/triage/store"
 )
 
@@ -102,9 +105,11 @@ func recordRaw(t *testing.T, e *env, raw []byte, n int) int64 {
 	return addMessage(t, e.st, seedMsg{subject: p.Subject, from: p.From, text: p.Text, html: p.HTML, attach: p.Attachments,
 		classify: &classify.Result{Category: "OTHER", Priority: "low", Confidence: 0.3, Escalate: true, EscalationReason: "injection_suspected",
 			Summary: p.Subject, Explanation: p.Text},
-		dedupe:    map[string]any{"why": p.From.Name, "candidates": []any{map[string]any{"id": "003000000000001AAA", "name": p.From.Name, "email": p.From.Addr}}, "ambiguous": true},
-		knowledge: map[string]any{"articles": []any{map[string]any{"article_id": "ka1", "title": p.Subject, "url": "javascript:window.__xss=1", "snippet": p.Text}}},
-		cases:     map[string]any{"case_id": "500000000000001AAA"}})
+		dedupe: dedupe.Result{AmbiguousContact: true, AmbiguousWhy: p.From.Name, SenderName: p.From.Name, AccountContext: &dedupe.AccountContext{AccountName: p.Subject, Tier: p.Subject},
+			Candidates: []dedupe.Candidate{{ContactID: "003000000000001AAA", Name: p.From.Name, Email: p.From.Addr, Why: p.Subject}}},
+		knowledge: knowledge.Result{Articles: []knowledge.Match{{ArticleID: "ka1", Title: p.Subject, URL: "javascript:window.__xss=1", Snippet: p.Text}},
+			KeyTerms: []string{p.Subject}},
+		cases: cases.Result{CaseID: "500000000000001AAA", Action: p.Subject, CloseDenied: p.Subject, Detail: p.Text}})
 }
 
 // assertSafe fails when a page holds anything that could run script or load

@@ -2,15 +2,18 @@ package review
 
 import (
 	"encoding/json"
-	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/triage-dev/triage/cases"
+	"github.com/triage-dev/triage/dedupe"
+	"github.com/triage-dev/triage/knowledge"
 )
 
-// The dedupe, knowledge and cases stages' results are read tolerantly: those
-// packages own their JSON, so the UI looks for the field names they use (and
-// a few spellings), shows what it recognises and keeps the rest visible as
-// raw data instead of failing on a change.
+// The dedupe, knowledge and cases stages' results are decoded into those
+// packages' Result types and flattened into small views for the templates;
+// the raw JSON stays visible, and a result that does not decode is shown raw
+// instead of failing the page.
 
 // contactView is the dedupe stage's contact match.
 type contactView struct {
@@ -23,7 +26,14 @@ type contactView struct {
 	Ambiguous   bool               `json:"ambiguous"`
 	Candidates  []contactCandidate `json:"candidates,omitempty"`
 	CaseID      string             `json:"case_id,omitempty"`
-	Raw         string             `json:"-"`
+	Tier        string             `json:"tier,omitempty"`
+	OpenCases   int                `json:"open_cases,omitempty"`
+	NewContact  string             `json:"new_contact,omitempty"` // to be created by the cases stage
+	IsReply     bool               `json:"is_reply,omitempty"`
+	// ThreadMatchedBy says how the email was joined to an existing case.
+	ThreadMatchedBy string `json:"thread_matched_by,omitempty"`
+	Skip            bool   `json:"skip,omitempty"`
+	Raw             string `json:"-"`
 }
 
 type contactCandidate struct {
@@ -31,6 +41,7 @@ type contactCandidate struct {
 	Name    string `json:"name,omitempty"`
 	Email   string `json:"email,omitempty"`
 	Account string `json:"account,omitempty"`
+	Why     string `json:"why,omitempty"`
 }
 
 // articleView is one suggested article of the knowledge stage.
@@ -46,92 +57,23 @@ type knowledgeView struct {
 	Articles  []articleView `json:"articles"`
 	Gap       bool          `json:"gap"`
 	BestScore float64       `json:"best_score"`
+	KeyTerms  []string      `json:"key_terms,omitempty"`
 	Raw       string        `json:"-"`
 }
 
 type caseView struct {
-	CaseID     string `json:"case_id,omitempty"`
-	CaseNumber string `json:"case_number,omitempty"`
-	Status     string `json:"status,omitempty"`
-	Action     string `json:"action,omitempty"` // created, updated, closed…
-	DryRun     bool   `json:"dry_run,omitempty"`
-	URL        string `json:"url,omitempty"`
-	Raw        string `json:"-"`
-}
-
-type obj map[string]any
-
-func (o obj) str(keys ...string) string {
-	for _, k := range keys {
-		switch v := o[k].(type) {
-		case string:
-			if v != "" {
-				return v
-			}
-		case float64:
-			return fmt.Sprint(v)
-		}
-	}
-	return ""
-}
-
-func (o obj) num(keys ...string) float64 {
-	for _, k := range keys {
-		if v, ok := o[k].(float64); ok {
-			return v
-		}
-	}
-	return 0
-}
-
-func (o obj) boolean(keys ...string) bool {
-	for _, k := range keys {
-		if v, ok := o[k].(bool); ok {
-			return v
-		}
-	}
-	return false
-}
-
-func (o obj) obj(keys ...string) obj {
-	for _, k := range keys {
-		if v, ok := o[k].(map[string]any); ok {
-			return v
-		}
-	}
-	return nil
-}
-
-func (o obj) list(keys ...string) []obj {
-	for _, k := range keys {
-		if v, ok := o[k].([]any); ok {
-			var out []obj
-			for _, e := range v {
-				if m, ok := e.(map[string]any); ok {
-					out = append(out, m)
-				} else if s, ok := e.(string); ok {
-					out = append(out, obj{"id": s})
-				}
-			}
-			return out
-		}
-	}
-	return nil
-}
-
-func (o obj) strings(keys ...string) []string {
-	for _, k := range keys {
-		if v, ok := o[k].([]any); ok {
-			var out []string
-			for _, e := range v {
-				if s, ok := e.(string); ok {
-					out = append(out, s)
-				}
-			}
-			return out
-		}
-	}
-	return nil
+	CaseID      string `json:"case_id,omitempty"`
+	Action      string `json:"action,omitempty"` // created, updated, closed…
+	DryRun      bool   `json:"dry_run,omitempty"`
+	Escalated   bool   `json:"escalated,omitempty"`
+	Closed      bool   `json:"closed,omitempty"`
+	CloseReason string `json:"close_reason,omitempty"`
+	CloseDenied string `json:"close_denied,omitempty"`
+	Reopened    bool   `json:"reopened,omitempty"`
+	APICalls    int    `json:"api_calls"`
+	Detail      string `json:"detail,omitempty"`
+	URL         string `json:"url,omitempty"`
+	Raw         string `json:"-"`
 }
 
 func pretty(raw json.RawMessage) string {
@@ -143,94 +85,54 @@ func pretty(raw json.RawMessage) string {
 	return string(b)
 }
 
+// decodeContact reads the dedupe stage's result; data it cannot decode is shown raw.
 func decodeContact(raw json.RawMessage) *contactView {
-	var o obj
-	if json.Unmarshal(raw, &o) != nil {
-		return &contactView{Raw: string(raw)}
-	}
 	v := &contactView{Raw: pretty(raw)}
-	c := o.obj("contact", "Contact")
-	if c == nil {
-		c = o
+	var r dedupe.Result
+	if err := json.Unmarshal(raw, &r); err != nil {
+		v.Why = "unreadable dedupe result: " + err.Error()
+		return v
 	}
-	v.ContactID = c.str("contact_id", "id", "ContactId", "Id", "contactId")
-	v.ContactName = c.str("contact_name", "name", "Name")
-	v.AccountID = c.str("account_id", "AccountId", "accountId")
-	v.AccountName = c.str("account_name", "account", "AccountName")
-	v.Match = o.str("match", "match_kind", "method", "how", "resolution")
-	if v.Match == "" {
-		v.Match = c.str("match", "match_kind", "method", "how", "source")
-	}
-	v.Why = o.str("why", "explanation", "reason", "detail", "contact_reason")
+	v.ContactID, v.AccountID, v.Match, v.CaseID = r.ContactID, r.AccountID, r.ContactSource, r.CaseID
+	v.Ambiguous, v.Why = r.AmbiguousContact, r.AmbiguousWhy
 	if v.Why == "" {
-		v.Why = c.str("why", "explanation", "reason")
+		v.Why = r.Detail
 	}
-	v.Ambiguous = o.boolean("ambiguous", "ambiguous_contact") || c.boolean("ambiguous")
-	for _, f := range o.strings("flags") {
-		if f == "ambiguous_contact" {
-			v.Ambiguous = true
-		}
+	if r.AccountContext != nil {
+		v.AccountName, v.Tier, v.OpenCases = r.AccountContext.AccountName, r.AccountContext.Tier, r.AccountContext.OpenCases
 	}
-	if fl := o.obj("flags"); fl != nil && fl.boolean("ambiguous_contact", "ambiguous") {
-		v.Ambiguous = true
+	if r.CreateContact != nil {
+		v.NewContact = strings.TrimSpace(r.CreateContact.FirstName+" "+r.CreateContact.LastName) + " <" + r.CreateContact.Email + ">"
 	}
-	for _, cand := range append(o.list("candidates", "contact_candidates", "Candidates"), c.list("candidates")...) {
-		v.Candidates = append(v.Candidates, contactCandidate{
-			ID:      cand.str("id", "contact_id", "Id", "ContactId"),
-			Name:    cand.str("name", "Name", "contact_name"),
-			Email:   cand.str("email", "Email"),
-			Account: cand.str("account", "account_name", "AccountName"),
-		})
+	v.ContactName = r.SenderName
+	v.IsReply, v.ThreadMatchedBy, v.Skip = r.IsReply, r.MatchedBy, r.Skip
+	for _, c := range r.Candidates {
+		v.Candidates = append(v.Candidates, contactCandidate{ID: c.ContactID, Name: c.Name, Email: c.Email, Account: c.AccountID, Why: c.Why})
 	}
-	v.CaseID = o.str("case_id", "CaseId", "existing_case_id")
 	return v
 }
 
 func decodeKnowledge(raw json.RawMessage) *knowledgeView {
-	var o obj
-	if json.Unmarshal(raw, &o) != nil {
-		return &knowledgeView{Raw: string(raw)}
-	}
 	v := &knowledgeView{Raw: pretty(raw)}
-	for _, a := range o.list("articles", "suggestions", "results", "Articles") {
-		if inner := a.obj("article", "Article"); inner != nil {
-			for k, val := range inner {
-				if _, ok := a[k]; !ok {
-					a[k] = val
-				}
-			}
-		}
-		v.Articles = append(v.Articles, articleView{
-			ID:      a.str("article_id", "id", "ID", "knowledge_article_id", "key"),
-			Title:   a.str("title", "Title"),
-			URL:     httpURL(a.str("url", "URL")),
-			Score:   a.num("score", "Score", "relevance"),
-			Snippet: a.str("snippet", "Snippet", "summary"),
-		})
+	var r knowledge.Result
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return v
 	}
-	v.Gap = o.boolean("gap", "knowledge_gap", "is_gap")
-	v.BestScore = o.num("best_score", "top_score")
-	if v.BestScore == 0 && len(v.Articles) > 0 {
-		v.BestScore = v.Articles[0].Score
+	for _, a := range r.Articles {
+		v.Articles = append(v.Articles, articleView{ID: a.ArticleID, Title: a.Title, URL: httpURL(a.URL), Score: a.Score, Snippet: a.Snippet})
 	}
+	v.Gap, v.BestScore, v.KeyTerms = r.Gap, r.BestScore, r.KeyTerms
 	return v
 }
 
 func decodeCase(raw json.RawMessage) *caseView {
-	var o obj
-	if json.Unmarshal(raw, &o) != nil {
-		return &caseView{Raw: string(raw)}
-	}
 	v := &caseView{Raw: pretty(raw)}
-	c := o.obj("case", "Case")
-	if c == nil {
-		c = o
+	var r cases.Result
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return v
 	}
-	v.CaseID = c.str("case_id", "CaseId", "id", "Id", "caseId")
-	v.CaseNumber = c.str("case_number", "CaseNumber")
-	v.Status = c.str("status", "Status")
-	v.Action = o.str("action", "effect", "kind", "operation")
-	v.DryRun = o.boolean("dry_run", "dryRun", "shadow")
+	v.CaseID, v.Action, v.DryRun, v.Detail, v.APICalls = r.CaseID, r.Action, r.DryRun, r.Detail, r.APICalls
+	v.Escalated, v.Closed, v.CloseReason, v.CloseDenied, v.Reopened = r.Escalated, r.Closed, r.CloseReason, r.CloseDenied, r.Reopened
 	return v
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -569,4 +570,59 @@ func (s *Store) AllEvents(ctx context.Context, f EventFilter) ([]Event, error) {
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// RejectedArticleCount is how often managers rejected one suggested article.
+type RejectedArticleCount struct {
+	ArticleID  string
+	Title      string
+	Rejections int
+	LastAt     time.Time
+	MessageIDs []int64 // newest first, up to 10
+}
+
+// ReviewRejectedArticles counts rejections per article since a time (from the
+// knowledge stage's knowledge_rejections), most rejected first.
+func (s *Store) ReviewRejectedArticles(ctx context.Context, since time.Time) ([]RejectedArticleCount, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT r.message_id, r.at, j.value,
+		coalesce((SELECT title FROM knowledge_articles a WHERE a.article_id = j.value LIMIT 1), '')
+		FROM knowledge_rejections r, json_each(r.article_ids) j
+		WHERE r.at >= ? ORDER BY r.at DESC, r.id DESC`, since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("store: rejected articles: %w", classify(err))
+	}
+	defer rows.Close()
+	idx := map[string]int{}
+	var out []RejectedArticleCount
+	for rows.Next() {
+		var msg, at int64
+		var id, title string
+		if err := rows.Scan(&msg, &at, &id, &title); err != nil {
+			return nil, err
+		}
+		i, ok := idx[id]
+		if !ok {
+			i = len(out)
+			idx[id] = i
+			out = append(out, RejectedArticleCount{ArticleID: id, Title: title, LastAt: time.UnixMilli(at).UTC()})
+		}
+		out[i].Rejections++
+		if len(out[i].MessageIDs) < 10 && !containsID(out[i].MessageIDs, msg) {
+			out[i].MessageIDs = append(out[i].MessageIDs, msg)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].Rejections > out[b].Rejections })
+	return out, nil
+}
+
+func containsID(ids []int64, id int64) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
 }
