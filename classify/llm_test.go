@@ -537,3 +537,29 @@ func TestLLMLogprobsRejected(t *testing.T) {
 		t.Errorf("requests %d; second asked for logprobs: %v", f.count(), f.reqs[1]["logprobs"])
 	}
 }
+
+func TestLLMAzure(t *testing.T) {
+	var got *http.Request
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Clone(context.Background())
+		reply(validAnswer)(w, r, nil)
+	}))
+	defer srv.Close()
+	var cfg Config
+	cfg.SetDefaults()
+	lc := LLMConfig{BaseURL: srv.URL, APIType: "azure", APIKey: "test-key", Model: "triage-gpt"}
+	lc.SetDefaults()
+	l, err := NewLLM(cfg, lc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Classify(context.Background(), refundEmail); err != nil {
+		t.Fatal(err)
+	}
+	if got.URL.Path != "/openai/deployments/triage-gpt/chat/completions" || got.URL.Query().Get("api-version") != lc.APIVersion {
+		t.Errorf("azure request %s", got.URL)
+	}
+	if got.Header.Get("api-key") != "test-key" {
+		t.Errorf("azure api-key header missing")
+	}
+}
