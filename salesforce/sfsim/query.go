@@ -150,7 +150,7 @@ func checkValueType(f *field, v value) string {
 		if v.kind != vBool {
 			return fmt.Sprintf("value of filter criterion for field '%s' must be of type boolean and should not be enclosed in quotes", f.Name)
 		}
-	case tDouble, tPercent, tInt:
+	case tDouble, tPercent, tCurrency, tInt:
 		if v.kind != vNumber {
 			return fmt.Sprintf("value of filter criterion for field '%s' must be of type %s and should not be enclosed in quotes", f.Name, f.Type)
 		}
@@ -435,7 +435,7 @@ func (s *Server) compare(f *field, v any, op string, lit value) bool {
 			return b != lit.b
 		}
 		return false
-	case tDouble, tPercent, tInt:
+	case tDouble, tPercent, tCurrency, tInt:
 		n, _ := v.(float64)
 		c = compareValues(f, n, lit.n, false)
 	case tID, tReference:

@@ -337,7 +337,7 @@ func soapType(t string) string {
 		return "tns:ID"
 	case tBoolean:
 		return "xsd:boolean"
-	case tDouble, tPercent:
+	case tDouble, tPercent, tCurrency:
 		return "xsd:double"
 	case tInt:
 		return "xsd:int"

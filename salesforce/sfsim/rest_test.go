@@ -381,3 +381,26 @@ func TestExternalIDEscaping(t *testing.T) {
 		}
 	}
 }
+
+func TestNumericFields(t *testing.T) {
+	e := newEnv(t, Options{})
+	id := e.mustCreate("Account", map[string]any{"Name": "Big", "AnnualRevenue": "1000000000", "NumberOfEmployees": 5000})
+	r := e.do("GET", "/sobjects/Account/"+id, nil)
+	if b := obj(r.body); b["AnnualRevenue"] != 1e9 || b["NumberOfEmployees"] != 5000.0 {
+		t.Errorf("numbers: %v %v", b["AnnualRevenue"], b["NumberOfEmployees"])
+	}
+	for _, bad := range []map[string]any{{"NumberOfEmployees": 1.5}, {"AnnualRevenue": "lots"}, {"NumberOfEmployees": 123456789}} {
+		bad["Name"] = "x"
+		if r := e.do("POST", "/sobjects/Account", bad); r.status != 400 {
+			t.Errorf("%v: %d", bad, r.status)
+		}
+	}
+	if r := e.q("SELECT Id FROM Account WHERE AnnualRevenue > 5000 AND NumberOfEmployees >= 5000"); len(arr(obj(r.body)["records"])) != 1 {
+		t.Errorf("numeric filter: %v", r.body)
+	}
+	// Percent keeps its scale: 87.456 rounds to 87.46.
+	c := e.mustCreate("Case", map[string]any{"AI_Confidence__c": 87.456})
+	if v := obj(e.do("GET", "/sobjects/Case/"+c, nil).body)["AI_Confidence__c"]; v != 87.46 {
+		t.Errorf("percent rounding: %v", v)
+	}
+}

@@ -21,6 +21,7 @@ const (
 	tBoolean   = "boolean"
 	tDouble    = "double"
 	tPercent   = "percent"
+	tCurrency  = "currency"
 	tInt       = "int"
 	tDate      = "date"
 	tDatetime  = "datetime"
@@ -162,6 +163,8 @@ func standardObjects() []*sobject {
 		pick("Industry", "Industry", false, "", "Agriculture", "Banking", "Communications", "Education", "Electronics", "Energy", "Finance", "Healthcare", "Hospitality", "Manufacturing", "Retail", "Technology", "Transportation", "Other"),
 		typed(tURL, "Website", "Website", 255),
 		typed(tPhone, "Phone", "Account Phone", 40),
+		&field{Name: "AnnualRevenue", Label: "Annual Revenue", Type: tCurrency, Precision: 18, Scale: 0, Createable: true, Updateable: true, Nillable: true},
+		&field{Name: "NumberOfEmployees", Label: "Employees", Type: tInt, Precision: 8, Createable: true, Updateable: true, Nillable: true},
 		str("BillingCity", "Billing City", 40),
 		str("BillingPostalCode", "Billing Zip/Postal Code", 20),
 		str("BillingCountry", "Billing Country", 80),
@@ -342,8 +345,10 @@ func fieldFromMetadata(cf sfdx.Field) (*field, error) {
 		f.Type, f.Length = tPhone, 40
 	case "Url":
 		f.Type, f.Length = tURL, 255
-	case "Number", "Currency":
+	case "Number":
 		f.Type, f.Precision, f.Scale = tDouble, cf.Precision, cf.Scale
+	case "Currency":
+		f.Type, f.Precision, f.Scale = tCurrency, cf.Precision, cf.Scale
 	case "Percent":
 		f.Type, f.Precision, f.Scale = tPercent, cf.Precision, cf.Scale
 	case "Checkbox":

@@ -185,7 +185,7 @@ func coerce(f *field, v any) (any, *apiError) {
 			}
 		}
 		return nil, badType()
-	case tDouble, tPercent, tInt:
+	case tDouble, tPercent, tCurrency, tInt:
 		var s string
 		switch x := v.(type) {
 		case json.Number:
