@@ -121,15 +121,37 @@ func (s *Stage) Backfill(ctx context.Context, items []BackfillItem, progress fun
 		}
 	}
 	done := len(items) - len(queue)
+	// Contacts created by earlier graphs of this run, by address: later
+	// emails of the same unknown sender use them instead of meeting the
+	// duplicate rule (which would cost a retry in another request).
+	known := map[string]string{}
 	for len(queue) > 0 {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
 		g := salesforce.NewGraph()
-		var batch []*job
+		var batch, deferred []*job
+		creating := map[string]bool{}
 		nodes := 0
 		for len(queue) > 0 && len(batch) < s.cfg.Backfill.BatchSize {
 			j := queue[0]
+			if j.p.contactRef != "" {
+				if id := known[j.p.contactAddr]; id != "" {
+					j.o.matchedContact = id
+					np, err := s.plan(ctx, j.it.Message, j.it.Input, nil, j.o)
+					if err != nil {
+						return rep, err
+					}
+					j.p = np
+				} else if creating[j.p.contactAddr] {
+					// another graph of this request creates it: next request
+					queue = queue[1:]
+					deferred = append(deferred, j)
+					continue
+				} else {
+					creating[j.p.contactAddr] = true
+				}
+			}
 			n := len(j.p.writes)
 			if hasQuery(j.p) {
 				// Graphs take sObject nodes only: send this one on its own.
@@ -156,6 +178,7 @@ func (s *Stage) Backfill(ctx context.Context, items []BackfillItem, progress fun
 			batch = append(batch, j)
 			nodes += n
 		}
+		queue = append(deferred, queue...)
 		if len(batch) == 0 {
 			continue
 		}
@@ -217,6 +240,9 @@ func (s *Stage) Backfill(ctx context.Context, items []BackfillItem, progress fun
 			r, err := s.finishSubs(ctx, m, in, j.p, gr.GraphResponse.CompositeResponse, "")
 			if err != nil {
 				return rep, err
+			}
+			if r.ContactCreated && j.p.contactAddr != "" {
+				known[j.p.contactAddr] = r.ContactID
 			}
 			rep.Written++
 			rep.Results[m.ID] = r
