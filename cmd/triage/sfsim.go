@@ -39,6 +39,7 @@ func runSfsim(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dailyLimit := fs.Int("daily-api-limit", 15000, "DailyApiRequests allocation; past it calls get 403 REQUEST_LIMIT_EXCEEDED")
 	lifetime := fs.Duration("session-lifetime", 2*time.Hour, "access token lifetime; expired tokens get 401 INVALID_SESSION_ID")
 	rotate := fs.Bool("rotate-refresh-tokens", false, "return a new refresh token on every refresh and revoke the old one")
+	refreshToken := fs.String("refresh-token", "", "accept this refresh token, as if issued by a web server flow (default $SFSIM_REFRESH_TOKEN; more from POST /_sfsim/refresh-tokens)")
 	leastPrivilege := fs.Bool("least-privilege", false, "limit the API user to what the Triage_Integration permission set grants")
 	faultRate := fs.Float64("fault-rate", 0, "share of data API calls (0..1) answered with an injected fault")
 	faultErrors := fs.String("fault-errors", "SERVER_UNAVAILABLE", "comma-separated faults to inject: "+strings.Join(sfsim.FaultKinds, ", "))
@@ -48,6 +49,9 @@ func runSfsim(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *clientSecret == "" {
 		*clientSecret = os.Getenv("SFSIM_CLIENT_SECRET")
+	}
+	if *refreshToken == "" {
+		*refreshToken = os.Getenv("SFSIM_REFRESH_TOKEN")
 	}
 	if *clientID == "" || *clientSecret == "" {
 		return usageError{"sfsim: --client-id and --client-secret (or $SFSIM_CLIENT_SECRET) are required"}
@@ -65,6 +69,9 @@ func runSfsim(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Seed: *seed, DataFile: *dataFile, PageSize: *pageSize, DailyAPILimit: *dailyLimit,
 		SessionLifetime: *lifetime, RotateRefreshTokens: *rotate, Logger: logger,
 		EnforcePermissionSet: *leastPrivilege,
+	}
+	if *refreshToken != "" {
+		opts.RefreshTokens = []string{*refreshToken}
 	}
 	if *faultRate > 0 || *latency > 0 {
 		opts.Faults = sfsim.Faults{ErrorRate: *faultRate, LatencyMS: int(latency.Milliseconds())}
