@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/triage-dev/triage/cases"
 	"github.com/triage-dev/triage/classify"
 	"github.com/triage-dev/triage/dedupe"
 	"github.com/triage-dev/triage/ingest"
@@ -36,6 +37,8 @@ type App struct {
 	Dedupe     *dedupe.Stage
 	Classifier classify.Calibrated
 	Knowledge  *knowledge.Knowledge
+	Cases      *cases.Stage
+	Alerter    *cases.Alerter
 	// Registry holds every Prometheus series the app exports.
 	Registry *prometheus.Registry
 	syncers  []*ingest.Syncer
@@ -115,6 +118,31 @@ func (a *App) build(ctx context.Context, o appOptions) error {
 		return fmt.Errorf("classifier: %w", err)
 	}
 	a.Knowledge = knowledge.New(a.Cfg.Knowledge, a.Store, kopts...)
+
+	categoryValue := map[string]string{}
+	for _, c := range a.Cfg.Classify.Taxonomy {
+		categoryValue[c.Name] = c.SalesforceValue
+	}
+	copts := []cases.Option{
+		cases.WithDedupe(a.Dedupe),
+		cases.WithRedactor(classify.NewRedactor(a.Cfg.Classify.Redact)),
+		cases.WithCategoryValue(func(c string) string {
+			if v := categoryValue[c]; v != "" {
+				return v
+			}
+			return c
+		}),
+		cases.WithCloseThreshold(a.Cfg.Classify.Thresholds[classify.FieldCategory].Automate),
+	}
+	if a.Cfg.Salesforce != nil && a.Cfg.Salesforce.Auth.Username != "" {
+		copts = append(copts, cases.WithIntegrationUser(a.Cfg.Salesforce.Auth.Username))
+	}
+	var csf cases.SalesforceAPI
+	if sf != nil {
+		csf = sf
+	}
+	a.Cases = cases.NewStage(a.Cfg.Cases, a.Store, csf, a.Log.With("stage", "cases"), o.now, copts...)
+	a.Alerter = cases.NewAlerter(a.Cfg.Cases.Alerts, nil, a.Log.With("component", "alerts"), o.now)
 	return nil
 }
 
@@ -125,7 +153,7 @@ func (a *App) stages() []*Stage {
 		{Name: dedupe.StageName, From: store.StateReceived, To: store.StateDeduped, Workers: w.Dedupe, Run: dedupeStage(a.Dedupe)},
 		{Name: "classify", From: store.StateDeduped, To: store.StateClassified, Workers: w.Classify, Run: classifyStage(a.Store, a.Classifier)},
 		{Name: "knowledge", From: store.StateClassified, To: store.StateEnriched, Workers: w.Knowledge, Run: knowledgeStage(a.Store, a.Knowledge)},
-		{Name: "cases", From: store.StateEnriched, To: store.StateDone, Workers: w.Cases},
+		{Name: cases.StageName, From: store.StateEnriched, To: store.StateDone, Workers: w.Cases, Run: casesStage(a.Store, a.Cases)},
 	}
 }
 

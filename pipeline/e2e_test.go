@@ -94,6 +94,8 @@ func testEndToEnd(t *testing.T, imap *imaptest.Server) {
 	if _, err := app.Knowledge.Sync(ctx); err != nil {
 		t.Fatalf("knowledge sync: %v", err)
 	}
+	callsBefore := e.sim.Stats().APICalls
+	emailsBefore := len(e.sim.Records("EmailMessage"))
 	sum, err := app.RunOnce(ctx)
 	if err != nil {
 		t.Fatalf("run once: %v", err)
@@ -162,10 +164,58 @@ func testEndToEnd(t *testing.T, imap *imaptest.Server) {
 			}
 		}
 	}
-	// A second pass fetches nothing and records nothing twice.
+	checkOrg(t, e, exp, emailsBefore)
+	done := sum.Counts.ByState[store.StateDone]
+	calls := e.sim.Stats().APICalls - callsBefore
+	t.Logf("%d emails done with %d Salesforce API calls (%.2f per email)", done, calls, float64(calls)/float64(done))
+
+	// A second pass fetches nothing, records nothing twice and writes nothing.
 	sum2, err := app.RunOnce(ctx)
 	if err != nil || sum2.Fetched != 0 || sum2.Counts.Total != sum.Counts.Total {
 		t.Errorf("second pass: %+v %v", sum2, err)
+	}
+	checkOrg(t, e, exp, emailsBefore)
+}
+
+// checkOrg checks the emulated org against the labels: one Case per thread
+// (carrying the AI fields), one EmailMessage per delivered email.
+func checkOrg(t *testing.T, e *e2e, exp []demo.Expectation, emailsBefore int) {
+	t.Helper()
+	msgs := e.sim.Records("EmailMessage")
+	perID := map[string]int{}
+	for _, r := range msgs {
+		id, _ := r["MessageIdentifier"].(string)
+		perID[strings.Trim(id, "<>")]++
+	}
+	wantEmails := 0
+	for _, x := range exp {
+		if _, skip := x.Skip(); skip || x.Expect == demo.ExpectDuplicate || x.Expect == demo.ExpectDead {
+			continue
+		}
+		wantEmails++
+		if x.MessageID != "" && perID[x.MessageID] != 1 {
+			t.Errorf("%s: %d EmailMessages with its Message-ID, want 1", x.File, perID[x.MessageID])
+		}
+	}
+	if got := len(msgs) - emailsBefore; got < wantEmails {
+		t.Errorf("%d new EmailMessages, want at least %d", got, wantEmails)
+	}
+	keys := map[string]int{}
+	for _, c := range e.sim.Records("Case") {
+		if k, _ := c["Triage_Key__c"].(string); k != "" {
+			keys[k]++
+			if c["AI_Category__c"] == nil || c["AI_Confidence__c"] == nil {
+				t.Errorf("case %v lacks AI fields: %v", c["Id"], c)
+			}
+		}
+	}
+	for k, n := range keys {
+		if n != 1 {
+			t.Errorf("thread key %s has %d cases", k, n)
+		}
+	}
+	if len(keys) == 0 {
+		t.Errorf("no case was created by the pipeline")
 	}
 }
 

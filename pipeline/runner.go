@@ -112,6 +112,10 @@ type Stage struct {
 	Workers int
 	// Run is nil for a stage that is not configured: messages pass through.
 	Run StageFunc
+	// Prepare, when set, sees each claimed batch before its messages are run,
+	// so a stage can fetch what the whole batch needs in one call (it keeps
+	// Salesforce API use per email low). Its failure only costs efficiency.
+	Prepare func(ctx context.Context, batch []store.Message) error
 }
 
 // Reasoned errors carry the reason code a dead message is filed under.
@@ -210,6 +214,11 @@ func (r *Runner) runStage(ctx, work context.Context, s *Stage) {
 				continue
 			}
 			pause = 0
+		}
+		if s.Prepare != nil && len(msgs) > 0 {
+			if err := s.Prepare(work, msgs); err != nil && work.Err() == nil {
+				r.log.Warn("batch prefetch failed; messages run one by one", "stage", s.Name, "err", err)
+			}
 		}
 		for _, m := range msgs {
 			slots <- struct{}{}

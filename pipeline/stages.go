@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/triage-dev/triage/cases"
 	"github.com/triage-dev/triage/classify"
 	"github.com/triage-dev/triage/dedupe"
 	"github.com/triage-dev/triage/ingest"
@@ -128,6 +129,37 @@ func knowledgeStage(st *store.Store, k *knowledge.Knowledge) StageFunc {
 		detail := fmt.Sprintf("%d article(s), best %.2f", len(r.Articles), r.BestScore)
 		if r.Gap {
 			detail = "knowledge gap: " + detail
+		}
+		return Outcome{Data: r, Detail: detail}, nil
+	}
+}
+
+func casesStage(st *store.Store, c *cases.Stage) StageFunc {
+	return func(ctx context.Context, m store.Message) (Outcome, error) {
+		p, err := parsedOf(m)
+		if err != nil {
+			return Outcome{}, err
+		}
+		in := cases.Input{Parsed: p}
+		if in.Dedupe, err = stageData[dedupe.Result](ctx, st, m, dedupe.StageName); err != nil {
+			return Outcome{}, err
+		}
+		if in.Classify, err = stageData[classify.Result](ctx, st, m, "classify"); err != nil {
+			return Outcome{}, err
+		}
+		if in.Knowledge, err = stageData[knowledge.Result](ctx, st, m, "knowledge"); err != nil {
+			return Outcome{}, err
+		}
+		r, err := c.Process(ctx, m, in)
+		if err != nil {
+			return Outcome{}, err
+		}
+		detail := r.Action
+		if r.CaseID != "" {
+			detail += " case " + r.CaseID
+		}
+		if r.DryRun {
+			detail += " (dry run)"
 		}
 		return Outcome{Data: r, Detail: detail}, nil
 	}
