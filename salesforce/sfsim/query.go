@@ -52,6 +52,13 @@ func (s *Server) bind(q *soqlQuery) (*boundQuery, *apiError) {
 		}
 		q.fields[i][len(p)-1] = f.Name
 	}
+	if q.countField != nil {
+		f, err := s.resolve(o, q.countField)
+		if err != nil {
+			return nil, err
+		}
+		q.countField[len(q.countField)-1] = f.Name
+	}
 	for i, ob := range q.orderBy {
 		f, err := s.resolve(o, ob.field)
 		if err != nil {
@@ -220,6 +227,19 @@ func (s *Server) execute(t *txn, b *boundQuery, all bool, version string) (int, 
 			}
 			return false
 		})
+	}
+	if b.q.countField != nil {
+		n := 0
+		for _, r := range rows {
+			if v, _ := s.lookupPath(t, o, r, b.q.countField); v != nil {
+				n++
+			}
+		}
+		alias := b.q.countAlias
+		if alias == "" {
+			alias = "expr0"
+		}
+		return 1, []any{newOmap().Set("attributes", newOmap().Set("type", "AggregateResult")).Set(alias, n)}
 	}
 	if b.q.offset > 0 {
 		if b.q.offset >= len(rows) {

@@ -114,6 +114,13 @@ func TestQueryShapesAndErrors(t *testing.T) {
 	if obj(r.body)["totalSize"] != 2.0 || len(arr(obj(r.body)["records"])) != 0 {
 		t.Errorf("count: %v", r.body)
 	}
+	r = e.q("SELECT COUNT(ContactId) withContact FROM Case")
+	if recs := arr(obj(r.body)["records"]); len(recs) != 1 || obj(recs[0])["withContact"] != 2.0 || obj(obj(recs[0])["attributes"])["type"] != "AggregateResult" {
+		t.Errorf("COUNT(field): %v", r.body)
+	}
+	if r := e.q("SELECT COUNT(Id) FROM Case WHERE Priority = 'High'"); obj(arr(obj(r.body)["records"])[0])["expr0"] != 2.0 {
+		t.Errorf("COUNT(Id): %v", r.body)
+	}
 	for _, tc := range []struct{ soql, code string }{
 		{"SELECT Id FROM Account WHERE Name = 'unterminated", "MALFORMED_QUERY"},
 		{"SELECT Nope FROM Case", "INVALID_FIELD"},

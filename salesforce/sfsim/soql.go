@@ -344,13 +344,16 @@ type orderItem struct {
 
 // soqlQuery is a parsed SELECT.
 type soqlQuery struct {
-	object  string
-	fields  []fieldPath
-	count   bool
-	where   expr
-	orderBy []orderItem
-	limit   int // -1: none
-	offset  int // -1: none
+	object string
+	fields []fieldPath
+	count  bool
+	// COUNT(field) [alias]: one AggregateResult row.
+	countField fieldPath
+	countAlias string
+	where      expr
+	orderBy    []orderItem
+	limit      int // -1: none
+	offset     int // -1: none
 }
 
 // String prints the query in canonical form; parsing it again yields the
@@ -358,9 +361,15 @@ type soqlQuery struct {
 func (q *soqlQuery) String() string {
 	var b strings.Builder
 	b.WriteString("SELECT ")
-	if q.count {
+	switch {
+	case q.count:
 		b.WriteString("COUNT()")
-	} else {
+	case q.countField != nil:
+		b.WriteString("COUNT(" + q.countField.String() + ")")
+		if q.countAlias != "" {
+			b.WriteString(" " + q.countAlias)
+		}
+	default:
 		for i, f := range q.fields {
 			if i > 0 {
 				b.WriteString(", ")
@@ -509,10 +518,24 @@ func parseSOQL(src string) (*soqlQuery, error) {
 	}
 	if p.isKeyword("COUNT") && p.toks[p.i+1].kind == tkPunct && p.toks[p.i+1].text == "(" {
 		p.i += 2
-		if err := p.expectPunct(")"); err != nil {
-			return nil, err
+		if p.isPunct(")") {
+			p.i++
+			q.count = true
+		} else {
+			f, err := p.fieldPath()
+			if err != nil {
+				return nil, err
+			}
+			if err := p.expectPunct(")"); err != nil {
+				return nil, err
+			}
+			q.countField = f
+			if !p.isKeyword("FROM") {
+				if q.countAlias, err = p.ident(); err != nil {
+					return nil, err
+				}
+			}
 		}
-		q.count = true
 	} else {
 		seen := map[string]bool{}
 		for {
