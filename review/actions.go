@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/triage-dev/triage/classify"
 	"github.com/triage-dev/triage/store"
 )
 
@@ -114,8 +115,26 @@ func (s *Server) correct(r *http.Request, id *identity) (string, string, any, er
 		rec.ItemStatus = "corrected"
 		rec.Label = label
 	})
-	return msgPage(d.ID), "corrected", c, err
+	if err != nil {
+		return "", "", nil, err
+	}
+	// The labelled example the offline model retrains from and the LLM takes
+	// few-shot examples from: redacted new text only, never the raw email.
+	body := ""
+	if d.Parsed != nil {
+		body = classify.NewText(d.Parsed.Text)
+		if len(body) > maxExampleBody {
+			body = strings.ToValidUTF8(body[:maxExampleBody], "")
+		}
+	}
+	if _, err := s.st.AddCorrection(r.Context(), store.Correction{MessageID: d.ID, Subject: s.redactor.String(d.Subject),
+		Body: s.redactor.String(body), Category: c.Category, Priority: c.Priority, Actor: id.Name}); err != nil {
+		return "", "", nil, err
+	}
+	return msgPage(d.ID), "corrected", c, nil
 }
+
+const maxExampleBody = 4000
 
 var sfID = regexp.MustCompile(`^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$`)
 

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/triage-dev/triage/classify"
 	"github.com/triage-dev/triage/store"
 )
 
@@ -34,6 +35,8 @@ type Server struct {
 	limiter *rateLimiter
 	oidc    *oidcFlow
 	secure  bool // cookies carry Secure (TLS, or an https OIDC redirect behind a proxy)
+	// redactor strips PII from the labelled examples corrections leave behind.
+	redactor *classify.Redactor
 
 	mu        sync.Mutex
 	userCount int
@@ -69,8 +72,9 @@ func New(cfg Config, st *store.Store, deps Deps, log *slog.Logger, now func() ti
 		now = time.Now
 	}
 	s := &Server{cfg: cfg, st: st, deps: deps, log: log, now: now, mux: http.NewServeMux(),
-		limiter: newRateLimiter(cfg.LoginRateLimit.Attempts, cfg.LoginRateLimit.Window, now),
-		secure:  cfg.TLS.Enabled() || strings.HasPrefix(cfg.OIDC.RedirectURL, "https://")}
+		limiter:  newRateLimiter(cfg.LoginRateLimit.Attempts, cfg.LoginRateLimit.Window, now),
+		secure:   cfg.TLS.Enabled() || strings.HasPrefix(cfg.OIDC.RedirectURL, "https://"),
+		redactor: classify.NewRedactor(nil)}
 	n, err := st.ReviewUserCount(context.Background())
 	if err != nil {
 		return nil, err

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/triage-dev/triage/classify"
+	"github.com/triage-dev/triage/ingest"
 	"github.com/triage-dev/triage/store"
 )
 
@@ -280,6 +282,10 @@ func TestActions(t *testing.T) {
 	}
 	if it, _ := e.st.ReviewItem(ctx, esc); it.Status != "corrected" {
 		t.Fatalf("item: %+v", it)
+	}
+	ex, _ := e.st.Corrections(ctx, 0)
+	if len(ex) != 1 || ex[0].MessageID != esc || ex[0].Category != "PAYMENT" || ex[0].Priority != "urgent" || !strings.Contains(ex[0].Body, "lawyer") {
+		t.Fatalf("training example: %+v", ex)
 	}
 	evs, _ := e.st.Events(ctx, esc)
 	if last := evs[len(evs)-1]; last.Stage != "review" || last.Kind != "correct" || !strings.Contains(last.Detail, "by manager1") {
@@ -697,5 +703,19 @@ func TestRateLimiterWindow(t *testing.T) {
 	}
 	if l.blocked("b") != 0 {
 		t.Fatal("other key blocked")
+	}
+}
+
+func TestCorrectionExampleIsRedacted(t *testing.T) {
+	e := newEnv(t, true)
+	id := addMessage(t, e.st, seedMsg{subject: "Card 4111 1111 1111 1111 charged twice", from: ingest.Address{Addr: "p@example.com"},
+		text: "My card 4111 1111 1111 1111 was charged twice.\n\n> old quoted text\n", classify: &classify.Result{Category: "PAYMENT", Priority: "high", Escalate: true, EscalationReason: "sensitive_data"}})
+	c := e.client().mustLogin("manager1")
+	if r, _ := c.action(fmt.Sprintf("/messages/%d/correct", id), url.Values{"category": {"REFUND"}, "priority": {"high"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("correct: %s", r.Status)
+	}
+	ex, _ := e.st.Corrections(context.Background(), 0)
+	if len(ex) != 1 || strings.Contains(ex[0].Subject+ex[0].Body, "4111") || strings.Contains(ex[0].Body, "old quoted text") || !strings.Contains(ex[0].Body, "charged twice") {
+		t.Fatalf("example not redacted new text: %+v", ex)
 	}
 }
