@@ -97,16 +97,26 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("demo: knowledge sync: %w", err)
 	}
-	fmt.Fprintf(stdout, "knowledge: %+v\n", ks)
+	fmt.Fprintf(stdout, "knowledge: %d articles synced from the org in %d API call(s)\n", ks.Fetched, ks.Queries)
+	callsBefore := org.sim.Stats().APICalls
 	sum, err := app.RunOnce(ctx)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "first pass:", sum)
-	if err := printStatus(stdout, sum.Counts, false); err != nil {
+	rep, err := pipeline.BuildReport(ctx, app.Store)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\ndatabase: %s\n", cfg.Store.Path)
+	fmt.Fprintln(stdout)
+	if err := rep.Print(stdout); err != nil {
+		return err
+	}
+	if done := sum.Counts.ByState["done"]; done > 0 {
+		calls := org.sim.Stats().APICalls - callsBefore
+		fmt.Fprintf(stdout, "Salesforce API calls: %d for %d emails (%.2f per email)\n", calls, done, float64(calls)/float64(done))
+	}
+	fmt.Fprintf(stdout, "\ndatabase: %s\norg data: %s\n", cfg.Store.Path, filepath.Join(*dir, "org.json"))
 	if *once {
 		return nil
 	}
@@ -119,6 +129,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // demoOrg is the Salesforce emulator serving the demo org on a loopback port.
 type demoOrg struct {
 	url, clientID, clientSecret string
+	sim                         *sfsim.Server
 	srv                         *http.Server
 }
 
@@ -133,6 +144,7 @@ func startDemoOrg(ctx context.Context, dataFile string) (*demoOrg, error) {
 		return nil, fmt.Errorf("demo org: %w", err)
 	}
 	o.url = "http://" + ln.Addr().String()
+	o.sim = sim
 	o.srv = &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
 	go func() {
 		if err := o.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
