@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/triage-dev/triage/knowledge"
+	"github.com/triage-dev/triage/salesforce"
 	"github.com/triage-dev/triage/store"
 )
 
@@ -153,4 +154,19 @@ func (a CasesAudit) Audit(ctx context.Context, q AuditQuery) ([]AuditEntry, erro
 			RecordID: e.RecordID, Fields: fields, Result: strings.TrimSpace(e.Result + " " + e.Detail), DryRun: e.Result == store.CasesDryRun})
 	}
 	return out, nil
+}
+
+// SalesforceBudget is an APIUsage over the Salesforce client's view of the
+// org's daily allocation (from the Sforce-Limit-Info header of every
+// response), so drawing the dashboard costs no API call.
+type SalesforceBudget struct {
+	Client interface{ Budget() salesforce.Budget }
+}
+
+var _ APIUsage = SalesforceBudget{}
+
+// APIUsage returns the last reported usage; 0/0 until Salesforce has answered once.
+func (b SalesforceBudget) APIUsage(context.Context) (used, max int64, err error) {
+	bu := b.Client.Budget()
+	return bu.Used, bu.Max, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/triage-dev/triage/knowledge"
+	"github.com/triage-dev/triage/salesforce"
 	"github.com/triage-dev/triage/store"
 )
 
@@ -113,5 +114,23 @@ func TestCasesAuditAdapter(t *testing.T) {
 	got, _ = r.Audit(ctx, AuditQuery{MessageID: e.ids["ambiguous"]})
 	if len(got) != 0 {
 		t.Fatalf("other message: %+v", got)
+	}
+}
+
+type fakeBudget struct{ b salesforce.Budget }
+
+func (f fakeBudget) Budget() salesforce.Budget { return f.b }
+
+func TestSalesforceBudgetAdapter(t *testing.T) {
+	e := newEnv(t, true, func(_ *Config, d *Deps) {
+		d.APIUsage = SalesforceBudget{Client: fakeBudget{salesforce.Budget{Used: 120, Max: 15000}}}
+	})
+	c := e.client().mustLogin("viewer1")
+	if _, body := c.get("/"); !strings.Contains(body, "120 of 15000 daily API requests used") {
+		t.Fatal("dashboard does not show the budget")
+	}
+	e2 := newEnv(t, true, func(_ *Config, d *Deps) { d.APIUsage = SalesforceBudget{Client: fakeBudget{}} })
+	if _, body := e2.client().mustLogin("viewer1").get("/"); !strings.Contains(body, "has not reported the API usage yet") {
+		t.Fatal("unknown budget not explained")
 	}
 }

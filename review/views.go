@@ -415,6 +415,8 @@ func (s *Server) dashboardView(r *http.Request, _ *identity) (any, error) {
 		if err != nil {
 			s.log.Warn("review: API usage unavailable", "err", err)
 			d.API.Error = "could not read the API usage"
+		} else if limit <= 0 {
+			d.API.Error = "Salesforce has not reported the API usage yet"
 		} else {
 			d.API.Used, d.API.Max = used, limit
 			if limit > 0 {
