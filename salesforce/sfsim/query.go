@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // boundQuery is a parsed query checked against the schema.
@@ -306,12 +308,40 @@ func compareValues(f *field, a, b any, nullsHigh bool) int {
 		return 1
 	case string:
 		y, _ := b.(string)
-		if f != nil && (f.Type == tID || f.Type == tReference) {
-			return strings.Compare(x, y)
+		if f != nil && (f.Type == tID || f.Type == tReference || f.Type == tDate || f.Type == tDatetime) {
+			return strings.Compare(x, y) // canonical forms sort as they compare
 		}
-		return strings.Compare(strings.ToLower(x), strings.ToLower(y))
+		if c := compareFold(x, y); c != 0 {
+			return c
+		}
+		return 0
 	}
 	return 0
+}
+
+// compareFold compares case-insensitively without allocating.
+func compareFold(a, b string) int {
+	for a != "" && b != "" {
+		ra, na := utf8.DecodeRuneInString(a)
+		rb, nb := utf8.DecodeRuneInString(b)
+		if ra != rb {
+			la, lb := unicode.ToLower(ra), unicode.ToLower(rb)
+			if la != lb {
+				if la < lb {
+					return -1
+				}
+				return 1
+			}
+		}
+		a, b = a[na:], b[nb:]
+	}
+	switch {
+	case a == "" && b == "":
+		return 0
+	case a == "":
+		return -1
+	}
+	return 1
 }
 
 // project renders a record with the selected fields, nesting parent

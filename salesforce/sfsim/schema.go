@@ -74,16 +74,24 @@ type sobject struct {
 	Createable, Updateable, Deletable   bool
 	Searchable                          bool
 	Fields                              []*field
+	byName                              map[string]*field // canonical names: the fast path
 	byLower                             map[string]*field
 	relations                           map[string]*field // lower-case relationship name → reference field
 }
 
-func (o *sobject) field(name string) *field { return o.byLower[strings.ToLower(name)] }
+func (o *sobject) field(name string) *field {
+	if f := o.byName[name]; f != nil {
+		return f
+	}
+	return o.byLower[strings.ToLower(name)]
+}
 
 func (o *sobject) index() {
 	o.byLower = map[string]*field{}
+	o.byName = map[string]*field{}
 	o.relations = map[string]*field{}
 	for _, f := range o.Fields {
+		o.byName[f.Name] = f
 		o.byLower[strings.ToLower(f.Name)] = f
 		if f.RelName != "" {
 			o.relations[strings.ToLower(f.RelName)] = f
