@@ -78,3 +78,28 @@ func TestNewTextSignOffIsNotContent(t *testing.T) {
 		}
 	}
 }
+
+func FuzzNewText(f *testing.F) {
+	files, _ := filepath.Glob("testdata/newtext/*.txt")
+	for _, p := range files {
+		b, _ := os.ReadFile(p)
+		f.Add(string(b))
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := NewText(s)
+		// NewText only removes: every line it returns is a line of the input.
+		in := map[string]bool{}
+		for _, l := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
+			in[strings.TrimRight(l, " \t")] = true
+		}
+		for _, l := range strings.Split(out, "\n") {
+			if l != "" && !in[l] {
+				t.Fatalf("line %q not in input", l)
+			}
+		}
+		if NewText(out) != out && !strings.Contains(out, "\n\n") {
+			// Stripping is idempotent for single-paragraph outputs.
+			t.Fatalf("not idempotent: %q -> %q", out, NewText(out))
+		}
+	})
+}

@@ -126,6 +126,7 @@ func applySignals(r *Result, cfg Config, in Input, p prepared) {
 		r.Resolved = true
 	}
 	urgent, legal, churn, safety := urgentLex.find(words), legalLex.find(words), churnLex.find(words), safetyLex.find(words)
+	privacy := privacyLex.find(words)
 	angry := s.angry()
 	vip := false
 	repeat := len(in.Thread) >= 2
@@ -148,6 +149,9 @@ func applySignals(r *Result, cfg Config, in Input, p prepared) {
 			why = append(why, "safety terms: "+strings.Join(safety, ", "))
 		case len(legal) > 0:
 			pr, pc = "urgent", 0.85
+		case len(privacy) > 0:
+			pr, pc = "high", 0.75
+			why = append(why, "data-protection request: "+strings.Join(privacy, ", "))
 		case len(urgent) > 0 && (negative || vip):
 			pr, pc = "urgent", 0.75
 		case len(blocked) > 0:
@@ -201,6 +205,9 @@ func applySignals(r *Result, cfg Config, in Input, p prepared) {
 	}
 	if p.findings.Sensitive() {
 		esc(ReasonSensitiveData, "The email contained a payment card number or SSN (redacted); purge it at the source.", 0.9)
+	}
+	if len(privacy) > 0 {
+		esc(ReasonOther, "Data-protection request ("+strings.Join(privacy, ", ")+") with a legal deadline.", 0.85)
 	}
 	if len(churn) > 0 {
 		esc(ReasonChurnRisk, "Churn signals: "+strings.Join(churn, ", ")+".", 0.75)

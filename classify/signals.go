@@ -31,6 +31,10 @@ var (
 		`injury`, `injured`, `injuries`, `hurt`, `hospital`, `dangerous`, `hazard`, `choking`, `toxic`, `poison*`, `overheat*`, `spark`, `sparks`,
 		`rauch`, `verletzt`, `verletzung`, `gefährlich`, `stromschlag`, `feu`, `fumée`, `blessé`, `blessure`, `dangereux`, `incendio`, `humo`, `herido`,
 		`lesión`, `peligroso`, `vuur`, `rook`, `gewond`, `gevaarlijk`, `fuoco`, `fumo`, `ferito`, `pericoloso`, `fogo`, `fumaça`, `ferido`, `perigoso`)
+	// privacyLex: data-protection requests have legal deadlines (GDPR art. 12: one month).
+	privacyLex = newLexicon(`gdpr`, `dsgvo`, `rgpd`, `lgpd`, `right to erasure`, `right to be forgotten`, `subject access request`, `data subject`,
+		`delete my personal data`, `erase my personal data`, `erasure of my personal data`, `datenschutzbeauftragte*`, `datenauskunft`, `auskunft nach art`,
+		`données personnelles`, `datos personales`, `persoonsgegevens`, `dati personali`, `dados pessoais`)
 	// problemLex: something is wrong (priority at least medium).
 	problemLex = newLexicon(`broken`, `missing`, `wrong`, `incorrect`, `error*`, `failed`, `fails`, `failing`, `not working`, `doesn't work`, `does not work`,
 		`never arrived`, `not arrived`, `hasn't arrived`, `has not arrived`, `never arrives`, `damaged`, `declined`, `charged twice`, `double charge*`, `defect*`, `faulty`,

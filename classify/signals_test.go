@@ -33,6 +33,7 @@ func TestOfflineSignals(t *testing.T) {
 		{name: "vip neutral not escalated", in: Input{Body: "Can you send me a copy of the invoice?", Context: &AccountContext{Tier: "platinum"}}},
 		{name: "repeat contact", in: Input{Body: "Where is my refund?", Context: &AccountContext{OpenCases: 3}}, priority: "high", escalate: ReasonRepeatContact},
 		{name: "repeat via thread", in: Input{Body: "Any news on my refund?", Thread: []string{"second mail", "first mail"}}, escalate: ReasonRepeatContact},
+		{name: "gdpr", in: Input{Body: "Under GDPR I request the erasure of my personal data."}, priority: "high", escalate: ReasonOther, wantInExpl: "gdpr"},
 		{name: "resolved", in: Input{Body: "Never mind, the problem is solved now. Thanks!"}, resolved: true},
 		{name: "resolved de", in: Input{Body: "Das Problem hat sich erledigt, danke."}, resolved: true, lang: "de"},
 		{name: "positive", in: Input{Body: "Thank you so much, excellent and helpful service, I am very happy."}, sentiment: "positive", priority: "low"},
