@@ -173,3 +173,19 @@ func arr(v any) []any          { a, _ := v.([]any); return a }
 func benchEnv(b *testing.B) *env {
 	return newEnv(b, Options{DailyAPILimit: 1 << 30})
 }
+
+// raw sends an authenticated request to an absolute path on the emulator.
+func (e *env) raw(method, path string) result {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.hs.URL+path, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	return result{status: resp.StatusCode, header: resp.Header, body: decodeAny(e.t, resp.Body)}
+}

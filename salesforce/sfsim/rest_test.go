@@ -404,3 +404,41 @@ func TestNumericFields(t *testing.T) {
 		t.Errorf("percent rounding: %v", v)
 	}
 }
+
+func TestMiscRoutes(t *testing.T) {
+	e := newEnv(t, Options{})
+	a := e.mustCreate("Contact", map[string]any{"LastName": "A", "Email": "same@example.com"})
+	b := obj(e.do("POST", "/sobjects/Contact", map[string]any{"LastName": "B", "Email": "same@example.com"}, "Sforce-Duplicate-Rule-Header", "allowSave=true").body)["id"].(string)
+	c := e.mustCreate("Contact", map[string]any{"LastName": "C", "Email": "c@example.com"})
+	tests := []struct {
+		name, method, path string
+		status             int
+		check              func(any) bool
+	}{
+		{"object info", "GET", "/sobjects/Case", 200, func(v any) bool { return obj(obj(v)["objectDescribe"])["keyPrefix"] == "500" }},
+		{"object name case-insensitive", "GET", "/sobjects/case/describe", 200, func(v any) bool { return obj(v)["name"] == "Case" }},
+		{"get by idLookup", "GET", "/sobjects/Contact/Email/c@example.com", 200, func(v any) bool { return obj(v)["Id"] == c }},
+		{"get by idLookup, several", "GET", "/sobjects/Contact/Email/same@example.com", 300, func(v any) bool { return len(arr(v)) == 2 }},
+		{"get by idLookup, none", "GET", "/sobjects/Contact/Email/none@example.com", 404, nil},
+		{"collections get", "GET", "/composite/sobjects/Contact?ids=" + a + "," + b + ",003D000000QV9n2IAD&fields=LastName", 200,
+			func(v any) bool { l := arr(v); return len(l) == 3 && obj(l[0])["LastName"] == "A" && l[2] == nil }},
+		{"method not allowed", "PUT", "/sobjects/Contact/" + a, 405, func(v any) bool { return errorCode(v) == "METHOD_NOT_ALLOWED" }},
+		{"unknown resource", "GET", "/nope", 404, func(v any) bool { return errorCode(v) == "NOT_FOUND" }},
+		{"unknown top-level path", "GET", "/services/apexrest/x", 404, nil},
+		{"delete by idLookup", "DELETE", "/sobjects/Contact/Email/c@example.com", 204, nil},
+		{"identity", "GET", "/id/x/y", 200, func(v any) bool { return obj(v)["username"] != nil }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r result
+			if strings.HasPrefix(tt.path, "/id/") || strings.HasPrefix(tt.path, "/services/") {
+				r = e.raw(tt.method, tt.path)
+			} else {
+				r = e.do(tt.method, tt.path, nil)
+			}
+			if r.status != tt.status || (tt.check != nil && !tt.check(r.body)) {
+				t.Fatalf("%d %v", r.status, r.body)
+			}
+		})
+	}
+}
