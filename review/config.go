@@ -71,6 +71,9 @@ type Config struct {
 	LoginRateLimit RateLimit `yaml:"login_rate_limit"`
 	// OIDC enables single sign-on when issuer (or auth_url) and client_id are set.
 	OIDC OIDCConfig `yaml:"oidc"`
+	// SecureCookies marks cookies Secure. Default: on with tls or an https
+	// oidc.redirect_url; turn it on behind a TLS-terminating proxy.
+	SecureCookies *bool `yaml:"secure_cookies"`
 	// RetrainInterval is how often the offline classifier retrains from
 	// manager corrections (default 24h; a negative value turns it off).
 	RetrainInterval time.Duration `yaml:"retrain_interval"`

@@ -73,7 +73,7 @@ func New(cfg Config, st *store.Store, deps Deps, log *slog.Logger, now func() ti
 	}
 	s := &Server{cfg: cfg, st: st, deps: deps, log: log, now: now, mux: http.NewServeMux(),
 		limiter:  newRateLimiter(cfg.LoginRateLimit.Attempts, cfg.LoginRateLimit.Window, now),
-		secure:   cfg.TLS.Enabled() || strings.HasPrefix(cfg.OIDC.RedirectURL, "https://"),
+		secure:   cfg.TLS.Enabled() || strings.HasPrefix(cfg.OIDC.RedirectURL, "https://") || (cfg.SecureCookies != nil && *cfg.SecureCookies),
 		redactor: classify.NewRedactor(nil)}
 	n, err := st.ReviewUserCount(context.Background())
 	if err != nil {
@@ -82,6 +82,9 @@ func New(cfg Config, st *store.Store, deps Deps, log *slog.Logger, now func() ti
 	if n == 0 && !cfg.OIDC.Enabled() && !isLoopbackAddr(cfg.Addr) {
 		return nil, fmt.Errorf("review.addr: %s is not a loopback address and no user is configured: without a configured user the UI listens on loopback only; "+
 			"create one with `triage user add --role admin NAME`, configure review.oidc, or set review.addr to 127.0.0.1:PORT", cfg.Addr)
+	}
+	if cfg.SecureCookies != nil && !*cfg.SecureCookies && !cfg.TLS.Enabled() {
+		s.secure = false // explicitly off (plain-HTTP tests of an https IdP setup)
 	}
 	if cfg.OIDC.Enabled() {
 		s.oidc = newOIDCFlow(cfg.OIDC, now)
@@ -120,6 +123,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
 	if s.cfg.TLS.Enabled() {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, 1<<20) // forms are small; refuse floods
 	}
 	s.mux.ServeHTTP(w, r)
 }

@@ -719,3 +719,21 @@ func TestCorrectionExampleIsRedacted(t *testing.T) {
 		t.Fatalf("example not redacted new text: %+v", ex)
 	}
 }
+
+func TestSecureCookiesOption(t *testing.T) {
+	on := true
+	e := newEnv(t, true, func(c *Config, _ *Deps) { c.SecureCookies = &on })
+	resp, _ := e.client().get("/login")
+	var found bool
+	for _, ck := range resp.Cookies() {
+		if ck.Name == loginCookie {
+			found = true
+			if !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode {
+				t.Fatalf("login cookie flags: %+v", ck)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no login cookie")
+	}
+}

@@ -626,14 +626,8 @@ func (s *Server) loadMessage(r *http.Request) (*messageData, error) {
 	if d.Item, err = s.st.ReviewItem(ctx, id); err != nil {
 		return nil, err
 	}
-	labels, err := s.st.ReviewLabels(ctx, time.Time{})
-	if err != nil {
+	if d.Labels, err = s.st.ReviewLabelsOf(ctx, id); err != nil {
 		return nil, err
-	}
-	for _, l := range labels {
-		if l.MessageID == id {
-			d.Labels = append(d.Labels, l)
-		}
 	}
 	if d.Events, err = s.st.Events(ctx, id); err != nil {
 		return nil, err

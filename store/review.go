@@ -290,11 +290,19 @@ func (s *Store) ReviewActions(ctx context.Context, f ReviewActionFilter) ([]Revi
 // ReviewLabels returns every label since a time, oldest first (all rows; a
 // message corrected twice appears twice, the later row wins as training data).
 func (s *Store) ReviewLabels(ctx context.Context, since time.Time) ([]ReviewLabel, error) {
+	all, err := s.reviewLabels(ctx, `at >= ?`, since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("store: review labels: %w", err)
+	}
+	return all, nil
+}
+
+func (s *Store) reviewLabels(ctx context.Context, where string, arg any) ([]ReviewLabel, error) {
 	rows, err := s.reader.QueryContext(ctx, `SELECT id, message_id, kind, actor, at, predicted_category, predicted_priority,
 		predicted_escalate, confidence, model, category, priority, escalate, escalation_reason
-		FROM review_labels WHERE at >= ? ORDER BY at, id`, since.UnixMilli())
+		FROM review_labels WHERE `+where+` ORDER BY at, id`, arg)
 	if err != nil {
-		return nil, fmt.Errorf("store: review labels: %w", classify(err))
+		return nil, classify(err)
 	}
 	defer rows.Close()
 	var out []ReviewLabel
@@ -309,6 +317,15 @@ func (s *Store) ReviewLabels(ctx context.Context, since time.Time) ([]ReviewLabe
 		out = append(out, l)
 	}
 	return out, rows.Err()
+}
+
+// ReviewLabelsOf returns one message's labels, oldest first.
+func (s *Store) ReviewLabelsOf(ctx context.Context, messageID int64) ([]ReviewLabel, error) {
+	all, err := s.reviewLabels(ctx, `message_id = ?`, messageID)
+	if err != nil {
+		return nil, fmt.Errorf("store: review labels of %d: %w", messageID, err)
+	}
+	return all, nil
 }
 
 // ReviewItem is an escalation-queue item's status.
