@@ -180,6 +180,23 @@ func TestDemoSeed(t *testing.T) {
 	if recs := arr(obj(r.body)["records"]); len(recs) != 1 || obj(obj(recs[0])["Account"])["Name"] != "Globex Logistics" {
 		t.Errorf("seeded contact: %v", r.body)
 	}
+	// The issue asks for a realistic demo org: 30+ published articles, open
+	// and closed cases.
+	r = e.q("SELECT COUNT() FROM Knowledge__kav WHERE PublishStatus = 'Online'")
+	if n := obj(r.body)["totalSize"]; n.(float64) < 30 {
+		t.Errorf("demo org has %v published articles, want 30+", n)
+	}
+	open, closed := 0, 0
+	for _, c := range e.srv.Records("Case") {
+		if c["IsClosed"] == true {
+			closed++
+		} else {
+			open++
+		}
+	}
+	if open == 0 || closed == 0 {
+		t.Errorf("demo org has %d open and %d closed cases", open, closed)
+	}
 	if _, err := New(Options{Seed: "bogus"}); err == nil {
 		t.Error("unknown seed accepted")
 	}
