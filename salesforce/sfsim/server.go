@@ -61,7 +61,10 @@ type Options struct {
 	PageSize int
 	// DailyAPILimit is the DailyApiRequests allocation (default 15000).
 	DailyAPILimit int
-	// SessionLifetime is how long an access token is valid (default 2h).
+	// SessionLifetime is how long an access token stays valid after it is
+	// issued (default 2h); then calls get 401 INVALID_SESSION_ID. Salesforce
+	// times sessions out on inactivity; a fixed lifetime keeps tests
+	// deterministic and still exercises the client's re-authentication.
 	SessionLifetime time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
