@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 
 	"github.com/triage-dev/triage/store"
 )
@@ -174,4 +175,24 @@ func FitAndStoreCalibration(ctx context.Context, st CalibrationStore, model stri
 		return nil, err
 	}
 	return cal, nil
+}
+
+// ExamplesFromCorrections turns the newest corrections into few-shot examples
+// for Input.Examples (at most cfg.MaxExamples, only taxonomy categories,
+// redacted again).
+func ExamplesFromCorrections(cfg Config, cs []store.Correction) []Example {
+	cfg.SetDefaults()
+	red := NewRedactor(cfg.Redact)
+	names := cfg.CategoryNames()
+	var out []Example
+	for _, c := range cs {
+		if len(out) >= cfg.MaxExamples {
+			break
+		}
+		if !slices.Contains(names, c.Category) {
+			continue
+		}
+		out = append(out, Example{Subject: red.String(c.Subject), Body: red.String(c.Body), Category: c.Category, Priority: c.Priority})
+	}
+	return out
 }

@@ -203,3 +203,18 @@ func TestCalibrationFit(t *testing.T) {
 		t.Error("nil calibration is not the identity")
 	}
 }
+
+func TestExamplesFromCorrections(t *testing.T) {
+	var cfg Config
+	cfg.SetDefaults()
+	cfg.MaxExamples = 2
+	ex := ExamplesFromCorrections(cfg, []store.Correction{
+		{Subject: "a", Body: "IBAN DE89370400440532013000", Category: "REFUND"},
+		{Subject: "b", Body: "x", Category: "NOPE"},
+		{Subject: "c", Body: "y", Category: "ORDER"},
+		{Subject: "d", Body: "z", Category: "ORDER"},
+	})
+	if len(ex) != 2 || ex[0].Body != "IBAN [IBAN_1]" || ex[1].Subject != "c" {
+		t.Fatalf("examples %+v", ex)
+	}
+}
