@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
+	"strings"
 
 	"github.com/triage-dev/triage/salesforce"
 	"github.com/triage-dev/triage/store"
@@ -287,4 +289,28 @@ func (s *Stage) findEmails(ctx context.Context, mids []string) (map[string][2]st
 		out[r.MID] = [2]string{r.ID, r.ParentID}
 	}
 	return out, nil
+}
+
+// ProgressPrinter returns a Backfill progress callback: a bar redrawn in
+// place on a terminal, plain "N/M" lines (at most one per 10%) otherwise.
+func ProgressPrinter(w io.Writer, terminal bool) func(done, total int) {
+	lastTenth := -1
+	return func(done, total int) {
+		if total <= 0 {
+			return
+		}
+		if terminal {
+			const width = 40
+			n := done * width / total
+			fmt.Fprintf(w, "\r[%s%s] %d/%d", strings.Repeat("#", n), strings.Repeat(".", width-n), done, total)
+			if done >= total {
+				fmt.Fprintln(w)
+			}
+			return
+		}
+		if t := done * 10 / total; t != lastTenth || done >= total {
+			lastTenth = t
+			fmt.Fprintf(w, "backfill: %d/%d emails\n", done, total)
+		}
+	}
 }

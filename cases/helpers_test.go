@@ -216,3 +216,9 @@ func (f *fakeHooks) RecordContact(_ context.Context, addr, contactID, _ string, 
 func dedupe0(caseID string) dedupe.Result {
 	return dedupe.Result{Activity: true, Reason: "auto_reply", AttachToCaseID: caseID, Sender: "ida@customer.example"}
 }
+
+// The real providers satisfy the consumer-side interfaces.
+var (
+	_ SalesforceAPI = (*salesforce.Client)(nil)
+	_ DedupeHooks   = (*dedupe.Stage)(nil)
+)

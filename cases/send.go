@@ -125,8 +125,29 @@ func (s *Stage) send(ctx context.Context, m store.Message, in Input, p *plan, cs
 			continue
 		}
 		release()
-		return Result{APICalls: calls}, fmt.Errorf("cases: composite for message %d: %w", m.ID, err)
+		return Result{APICalls: calls}, withReason(fmt.Errorf("cases: composite for message %d: %w", m.ID, err))
 	}
+}
+
+// reasonError gives a failed write the dead-letter reason code
+// `triage replay --reason` selects: salesforce_<error code>, e.g.
+// salesforce_field_custom_validation_exception.
+type reasonError struct {
+	error
+	reason string
+}
+
+func (e reasonError) Unwrap() error  { return e.error }
+func (e reasonError) Reason() string { return e.reason }
+
+func withReason(err error) error {
+	var ae *salesforce.APIError
+	if errors.As(err, &ae) {
+		if c := ae.Code(); c != "" {
+			return reasonError{err, "salesforce_" + strings.ToLower(c)}
+		}
+	}
+	return err
 }
 
 // definite reports an answer that proves nothing was committed.

@@ -2,6 +2,7 @@ package cases
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -396,5 +397,44 @@ func TestActivityTaskOnCase(t *testing.T) {
 	}
 	if n := e.count("EmailMessage", nil); n != 1 {
 		t.Errorf("%d email messages", n)
+	}
+}
+
+func TestPermanentErrorThenFixedReplay(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.stage(Config{})
+	in := newEmail("lee@customer.example", "perm@customer.example", "Broken")
+	in.Knowledge = knowledge.Result{Articles: []knowledge.Match{{KnowledgeArticleID: "kA0000000000000AAA", Title: "gone"}}}
+	m := e.msg("perm@customer.example")
+	_, err := s.Process(ctx, m, in)
+	var perm interface{ Permanent() bool }
+	var rs interface{ Reason() string }
+	if err == nil || !errors.As(err, &perm) || !perm.Permanent() || !errors.As(err, &rs) || rs.Reason() != "salesforce_malformed_id" {
+		t.Fatalf("err %v", err)
+	}
+	if e.count("Case", nil) != 0 || e.count("Contact", nil) != 0 {
+		t.Fatal("allOrNone did not roll back")
+	}
+	if led, _, _ := e.st.CasesLedger(ctx, m.ID); led.State != store.CasesFailed {
+		t.Fatalf("ledger %+v", led)
+	}
+	if e.hooks.released != 1 {
+		t.Errorf("contact claim not released: %d", e.hooks.released)
+	}
+	lines, _ := e.st.CasesAudit(ctx, store.CasesAuditFilter{MessageID: m.ID})
+	if len(lines) == 0 || lines[len(lines)-2].Result != "MALFORMED_ID" {
+		t.Fatalf("audit %+v", lines)
+	}
+	// The article comes back (the cause is fixed); the replay delivers once,
+	// without a recovery query (the failure was definite).
+	in.Knowledge = knowledge.Result{}
+	before := e.calls()
+	r, err := s.Process(ctx, m, in)
+	if err != nil || e.calls()-before != 1 {
+		t.Fatalf("%+v %v, %d calls", r, err, e.calls()-before)
+	}
+	if e.count("Case", nil) != 1 || e.count("EmailMessage", nil) != 1 {
+		t.Fatal("replay did not deliver exactly once")
 	}
 }
