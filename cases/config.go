@@ -105,9 +105,17 @@ type CloseConfig struct {
 // CustomObject is one custom object the app may read into the classifier's
 // context and write; nothing outside these lists is selected or written.
 type CustomObject struct {
-	Object      string   `yaml:"object"`
+	Object string `yaml:"object"`
+	// Match says which record of the message the object's rows belong to:
+	// contact, account or case. Default account.
+	Match string `yaml:"match"`
+	// MatchField is the object's field holding that record's id, e.g.
+	// Account__c (Id when Object is the matched object itself). Default Account__c/Contact__c/Case__c.
+	MatchField  string   `yaml:"match_field"`
 	ReadFields  []string `yaml:"read_fields"`
 	WriteFields []string `yaml:"write_fields"`
+	// Limit caps the rows read per message. Default 5.
+	Limit int `yaml:"limit"`
 }
 
 // TruncateConfig caps text written to Salesforce, in characters.
@@ -155,6 +163,12 @@ type BackfillConfig struct {
 
 func boolp(b bool) *bool { return &b }
 
+func defi0(p *int, v int) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
 // IsRedact reports whether text written to Salesforce is PII-redacted.
 func (c *Config) IsRedact() bool { return c.Redact == nil || *c.Redact }
 
@@ -196,6 +210,12 @@ func (c *Config) SetDefaults() {
 	}
 	if c.Escalation.SetStatus == nil {
 		c.Escalation.SetStatus = boolp(true)
+	}
+	for i := range c.CustomObjects {
+		o := &c.CustomObjects[i]
+		def(&o.Match, "account")
+		def(&o.MatchField, strings.ToUpper(o.Match[:1])+o.Match[1:]+"__c")
+		defi0(&o.Limit, 5)
 	}
 	def(&c.AgentName, "triage")
 	if c.Close.Enabled == nil {
@@ -278,6 +298,15 @@ func (c *Config) Validate() []error {
 			add("%s.object: %q is already listed at custom_objects[%d]", p, o.Object, j)
 		} else {
 			seen[strings.ToLower(o.Object)] = i
+		}
+		if !slices.Contains([]string{"contact", "account", "case"}, o.Match) {
+			add("%s.match: %q must be one of contact, account, case", p, o.Match)
+		}
+		if o.MatchField != "" && !apiName.MatchString(o.MatchField) {
+			add("%s.match_field: %q is not a valid field API name", p, o.MatchField)
+		}
+		if o.Limit < 1 || o.Limit > 200 {
+			add("%s.limit: %d out of range 1..200", p, o.Limit)
 		}
 		if len(o.ReadFields) == 0 && len(o.WriteFields) == 0 {
 			add("%s: lists no read_fields or write_fields", p)

@@ -155,6 +155,13 @@ func ValidateFieldMap(ctx context.Context, cfg Config, d Describer, categories .
 		if len(co.ReadFields) > 0 && !od.Queryable {
 			add("%s.object: %s is not queryable by the integration user", p, od.Name)
 		}
+		if co.MatchField != "" {
+			if f, ok := od.Field(co.MatchField); !ok {
+				add("%s.match_field: %s has no field %s", p, od.Name, co.MatchField)
+			} else if f.Type != "reference" && f.Type != "id" {
+				add("%s.match_field: %s.%s has type %s, want a lookup (reference) or Id", p, od.Name, f.Name, f.Type)
+			}
+		}
 		for j, name := range co.ReadFields {
 			if _, ok := od.Field(name); !ok {
 				add("%s.read_fields[%d]: %s has no field %s", p, j, od.Name, name)

@@ -45,7 +45,7 @@ func TestValidateFieldMapAgainstEmulator(t *testing.T) {
 			[]string{"field_map.sentiment:", "field_map.summary:", "field_map.explanation:"}},
 		{"custom objects", Config{CustomObjects: []CustomObject{
 			{Object: "Device__c", ReadFields: []string{"Serial__c"}},
-			{Object: "Account", ReadFields: []string{"Name", "Tier__c"}, WriteFields: []string{"CreatedDate"}},
+			{Object: "Account", MatchField: "Id", ReadFields: []string{"Name", "Tier__c"}, WriteFields: []string{"CreatedDate"}},
 		}}, nil, []string{"custom_objects[0].object: Device__c does not exist", "custom_objects[1].read_fields[1]: Account has no field Tier__c",
 			"custom_objects[1].write_fields[0]: Account.CreatedDate is not writable"}},
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/triage-dev/triage/ingest"
 	"github.com/triage-dev/triage/knowledge"
 	"github.com/triage-dev/triage/salesforce"
+	"github.com/triage-dev/triage/salesforce/sfdx"
 	"github.com/triage-dev/triage/salesforce/sfsim"
 	"github.com/triage-dev/triage/store"
 )
@@ -55,9 +56,9 @@ type env struct {
 
 func (e *env) now() time.Time { return e.clock }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, extra ...sfdx.Field) *env {
 	t.Helper()
-	org, err := sfsim.New(sfsim.Options{ClientID: "3MVG9cases", ClientSecret: "cases-secret", Username: "triage@example.com"})
+	org, err := sfsim.New(sfsim.Options{ClientID: "3MVG9cases", ClientSecret: "cases-secret", Username: "triage@example.com", ExtraFields: extra})
 	if err != nil {
 		t.Fatal(err)
 	}
