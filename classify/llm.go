@@ -506,11 +506,7 @@ func categoryProb(lp *openai.LogProbs) (float64, bool) {
 	ve += vs
 	sum, n := 0.0, 0
 	for i, t := range lp.Content {
-		s, e := starts[i], starts[i]+len(t.Token)
-		if e > vs && s < ve+1 && s <= ve { // tokens overlapping the value (and the closing quote token if merged)
-			if s >= ve && !strings.HasPrefix(t.Token, `"`) {
-				continue
-			}
+		if s, e := starts[i], starts[i]+len(t.Token); s < ve && e > vs { // the token spells part of the value
 			sum += t.LogProb
 			n++
 		}
