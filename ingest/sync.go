@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"sync"
 	"time"
@@ -421,6 +422,7 @@ type BatchRecorder interface {
 const (
 	inflightBytes = 16 << 20
 	maxGroup      = 64
+	hugeMessage   = 8 << 20
 )
 
 // job is one message moving through the pipeline.
@@ -567,11 +569,18 @@ func (s *Syncer) commitInOrder(ctx context.Context, ordered <-chan *job, budget 
 	group := make([]*job, 0, maxGroup)
 	flush := func() {
 		defer func() {
+			huge := false
 			for _, j := range group {
 				budget.Release(j.weight)
+				huge = huge || len(j.raw) >= hugeMessage
 				j.raw = nil
 			}
 			group = group[:0]
+			if huge {
+				// A rare tens-of-MB message: give its memory back to the OS now
+				// rather than keep the process at its peak.
+				debug.FreeOSMemory()
+			}
 		}()
 		if err != nil || len(group) == 0 {
 			return
@@ -665,6 +674,11 @@ func (s *Syncer) readMessage(ctx context.Context, msg *imapclient.FetchMessageDa
 				j.raw, err = readHeaderOnly(it.Literal)
 				j.headerOnly, j.size = true, size
 			} else {
+				if size >= hugeMessage {
+					// Collect the garbage of earlier messages first, so that
+					// garbage and this buffer do not add up to the peak.
+					runtime.GC()
+				}
 				j.raw = make([]byte, size)
 				_, err = io.ReadFull(it.Literal, j.raw)
 			}
