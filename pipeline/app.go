@@ -146,12 +146,26 @@ func (a *App) build(ctx context.Context, o appOptions) error {
 	return nil
 }
 
+// examples returns the few-shot source when an LLM is configured.
+func (a *App) examples() examples {
+	if a.Cfg.LLM == nil {
+		return nil
+	}
+	return func(ctx context.Context) ([]classify.Example, error) {
+		cs, err := a.Store.Corrections(ctx, 50)
+		if err != nil {
+			return nil, err
+		}
+		return classify.ExamplesFromCorrections(a.Cfg.Classify, cs), nil
+	}
+}
+
 // stages lists the pipeline in order. A stage without Run passes messages on.
 func (a *App) stages() []*Stage {
 	w := a.Cfg.Pipeline.Workers
 	return []*Stage{
 		{Name: dedupe.StageName, From: store.StateReceived, To: store.StateDeduped, Workers: w.Dedupe, Run: dedupeStage(a.Dedupe)},
-		{Name: "classify", From: store.StateDeduped, To: store.StateClassified, Workers: w.Classify, Run: classifyStage(a.Store, a.Classifier)},
+		{Name: "classify", From: store.StateDeduped, To: store.StateClassified, Workers: w.Classify, Run: classifyStage(a.Store, a.Classifier, a.examples())},
 		{Name: "knowledge", From: store.StateClassified, To: store.StateEnriched, Workers: w.Knowledge, Run: knowledgeStage(a.Store, a.Knowledge)},
 		{Name: cases.StageName, From: store.StateEnriched, To: store.StateDone, Workers: w.Cases, Run: casesStage(a.Store, a.Cases)},
 	}

@@ -84,7 +84,31 @@ func dedupeStage(d *dedupe.Stage) StageFunc {
 	}
 }
 
-func classifyStage(st *store.Store, c classify.Classifier) StageFunc {
+// threadContext is the new text of up to three earlier messages of the
+// message's thread, newest first, so a reply is classified in context.
+func threadContext(ctx context.Context, st *store.Store, m store.Message, threadKey string) ([]string, error) {
+	if threadKey == "" {
+		return nil, nil
+	}
+	blobs, err := st.ThreadMessages(ctx, threadKey, m.ID, 3)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, b := range blobs {
+		var p ingest.Parsed
+		if json.Unmarshal(b, &p) == nil {
+			out = append(out, p.Subject+"\n"+classify.NewText(p.Text))
+		}
+	}
+	return out, nil
+}
+
+// examples are the managers' newest corrections as few-shot examples (only the
+// LLM uses them; the offline model learns them by retraining).
+type examples func(ctx context.Context) ([]classify.Example, error)
+
+func classifyStage(st *store.Store, c classify.Classifier, ex examples) StageFunc {
 	return func(ctx context.Context, m store.Message) (Outcome, error) {
 		p, err := parsedOf(m)
 		if err != nil {
@@ -95,6 +119,16 @@ func classifyStage(st *store.Store, c classify.Classifier) StageFunc {
 			return Outcome{}, err
 		}
 		in := classify.Input{Subject: p.Subject, Body: p.Text, From: p.From.Addr}
+		if d.IsReply {
+			if in.Thread, err = threadContext(ctx, st, m, d.ThreadKey); err != nil {
+				return Outcome{}, err
+			}
+		}
+		if ex != nil {
+			if in.Examples, err = ex(ctx); err != nil {
+				return Outcome{}, err
+			}
+		}
 		if ac := d.AccountContext; ac != nil {
 			in.Context = &classify.AccountContext{AccountName: ac.AccountName, Tier: ac.Tier, OpenCases: ac.OpenCases, RecentSubjects: ac.RecentSubjects}
 		}

@@ -1,0 +1,27 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// ThreadMessages returns the parsed forms of up to limit messages of a thread
+// recorded before message except, newest first: the thread context a reply is
+// classified with.
+func (s *Store) ThreadMessages(ctx context.Context, threadKey string, except int64, limit int) ([][]byte, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT m.parsed FROM dedupe_message_ids d JOIN messages m ON m.id = d.msg_row
+		WHERE d.thread_key = ? AND m.id < ? AND m.parsed IS NOT NULL ORDER BY m.id DESC LIMIT ?`, threadKey, except, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: thread messages: %w", classify(err))
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
