@@ -205,6 +205,16 @@ func (s *Stage) Process(ctx context.Context, m store.Message, in Input) (Result,
 	if hasLed && led.State == store.CasesDryRun && dry {
 		return resultFromLedger(led), nil
 	}
+	if in.Dedupe.CaseID == "" && in.Dedupe.IsReply && !in.Dedupe.Activity && in.Dedupe.ThreadKey != "" && in.Dedupe.ParentCaseID == "" {
+		// A reply whose case dedupe did not know yet (the first message of
+		// the thread was still in flight): a case written since saves the
+		// upsert's round trip through "create-only field refused".
+		if id, err := s.knownCase(ctx, in.Dedupe.ThreadKey); err != nil {
+			return Result{}, err
+		} else if id != "" {
+			in.Dedupe.CaseID = id
+		}
+	}
 	var calls int
 	var caseInfo *caseSnapshot
 	if !dry && s.wantsCaseRead(in) {
@@ -235,6 +245,18 @@ func (s *Stage) Process(ctx context.Context, m store.Message, in Input) (Result,
 	r, err := s.send(ctx, m, in, p, caseInfo)
 	r.APICalls += calls
 	return r, err
+}
+
+// knownCase is the thread's case as recorded since dedupe ran: by dedupe's
+// thread index (RecordCase) or by this stage's ledger.
+func (s *Stage) knownCase(ctx context.Context, threadKey string) (string, error) {
+	if t, ok, err := s.st.DedupeThreadByKey(ctx, threadKey); err != nil {
+		return "", err
+	} else if ok && t.CaseID != "" {
+		return t.CaseID, nil
+	}
+	id, _, err := s.st.CasesCaseByThread(ctx, threadKey)
+	return id, err
 }
 
 func resultFromLedger(w store.CasesWrite) Result {
@@ -531,7 +553,7 @@ func (s *Stage) plan(ctx context.Context, m store.Message, in Input, cs *caseSna
 	p.caseRef = "case"
 
 	// EmailMessage.
-	p.writes = append(p.writes, Write{Ref: "email", Op: "create", SObject: "EmailMessage", Fields: s.emailFields(m, in, caseTarget, p.mid)})
+	p.writes = append(p.writes, Write{Ref: "email", Op: "create", SObject: "EmailMessage", Fields: s.emailFields(ctx, m, in, caseTarget, p.mid)})
 
 	// Knowledge links on a new case.
 	if !existing {
@@ -665,7 +687,7 @@ func (s *Stage) aiFields(c classify.Result) map[string]any {
 	return out
 }
 
-func (s *Stage) emailFields(m store.Message, in Input, parent, mid string) map[string]any {
+func (s *Stage) emailFields(ctx context.Context, m store.Message, in Input, parent, mid string) map[string]any {
 	p := in.Parsed
 	t := s.cfg.Truncate
 	f := map[string]any{
@@ -690,7 +712,7 @@ func (s *Stage) emailFields(m store.Message, in Input, parent, mid string) map[s
 	if p.HTML != "" {
 		f["HtmlBody"] = s.trunc(s.redact(p.HTML), t.HTMLBody)
 	}
-	if h := s.headers(m, p); h != "" {
+	if h := s.headers(ctx, m, p); h != "" {
 		f["Headers"] = s.trunc(s.redact(h), t.Headers)
 	}
 	date := p.Date
@@ -705,9 +727,9 @@ func (s *Stage) emailFields(m store.Message, in Input, parent, mid string) map[s
 
 // headers returns the message's raw header block (the store keeps the raw
 // bytes), or a reconstruction from the parsed form.
-func (s *Stage) headers(m store.Message, p *ingest.Parsed) string {
+func (s *Stage) headers(ctx context.Context, m store.Message, p *ingest.Parsed) string {
 	if m.SHA256 != "" {
-		if raw, err := s.st.Raw(context.Background(), m.SHA256); err == nil && len(raw) > 0 {
+		if raw, err := s.st.Raw(ctx, m.SHA256); err == nil && len(raw) > 0 {
 			h := string(raw)
 			if i := strings.Index(h, "\r\n\r\n"); i >= 0 {
 				h = h[:i]

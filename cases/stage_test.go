@@ -438,3 +438,53 @@ func TestPermanentErrorThenFixedReplay(t *testing.T) {
 		t.Fatal("replay did not deliver exactly once")
 	}
 }
+
+func TestReplyBeforeDedupeKnewTheCase(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.stage(Config{})
+	first := newEmail("max@customer.example", "q1@customer.example", "Question")
+	r1, err := s.Process(ctx, e.msg("q1@customer.example"), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := reply(first, "", r1.ContactID, "q2@customer.example") // dedupe ran before the case existed
+	before := e.calls()
+	r2, err := s.Process(ctx, e.msg("q2@customer.example"), in)
+	if err != nil || r2.CaseID != r1.CaseID || r2.Action != ActionUpdated || e.calls()-before != 1 {
+		t.Fatalf("%+v %v, %d calls", r2, err, e.calls()-before)
+	}
+	// Without the ledger's help (another process wrote the case), the
+	// upsert finds the case and the plan is rebuilt as an update: 2 calls.
+	s2 := NewStage(Config{}, e.st, e.sf, nil, e.now)
+	in3 := reply(first, "", r1.ContactID, "q3@customer.example")
+	m3 := e.msg("q3@customer.example")
+	e.hideLedger(t)
+	before = e.calls()
+	r3, err := s2.Process(ctx, m3, in3)
+	if err != nil || r3.CaseID != r1.CaseID || r3.Action != ActionUpdated || e.calls()-before != 2 {
+		t.Fatalf("%+v %v, %d calls", r3, err, e.calls()-before)
+	}
+	if n := e.count("Case", nil); n != 1 {
+		t.Fatalf("%d cases", n)
+	}
+	c := e.record("Case", r1.CaseID)
+	if c["Subject"] == "Re: Question" || c["SuppliedEmail"] != "max@customer.example" {
+		t.Errorf("update path overwrote the case's creation fields: %v", c)
+	}
+}
+
+// hideLedger marks every ledger row failed, as if the case had been written
+// by another installation.
+func (e *env) hideLedger(t *testing.T) {
+	rows, err := e.st.CasesLedgerByState(context.Background(), store.CasesCommitted, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range rows {
+		w.State = store.CasesFailed
+		if err := e.st.CasesPutLedger(context.Background(), nil, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 // Ledger states of CasesWrite.
 const (
 	CasesSending   = "sending"   // request about to go out (or went out, outcome unknown)
+	CasesFailed    = "failed"    // Salesforce answered and refused: nothing was committed
 	CasesCommitted = "committed" // Salesforce confirmed the writes
 	CasesDryRun    = "dry_run"   // recorded in shadow mode, nothing sent
 )
@@ -379,4 +380,19 @@ func (s *Store) CasesSetSyncValue(ctx context.Context, tx *sql.Tx, name, value s
 		return put(tx)
 	}
 	return s.Write(ctx, put)
+}
+
+// CasesCaseByThread returns the case a committed write of the thread went to
+// (the newest), or ok false.
+func (s *Store) CasesCaseByThread(ctx context.Context, threadKey string) (string, bool, error) {
+	var id string
+	err := s.reader.QueryRowContext(ctx, `SELECT case_id FROM cases_writes
+		WHERE thread_key=? AND state='committed' AND case_id<>'' ORDER BY message_id DESC LIMIT 1`, threadKey).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("store: case by thread: %w", classify(err))
+	}
+	return id, true, nil
 }
