@@ -342,7 +342,9 @@ type Event struct {
 }
 
 // AppendEvent adds an event inside a stage's transaction.
-func (s *Store) AppendEvent(ctx context.Context, tx *sql.Tx, e Event) error { return s.appendEvent(ctx, tx, e) }
+func (s *Store) AppendEvent(ctx context.Context, tx *sql.Tx, e Event) error {
+	return s.appendEvent(ctx, tx, e)
+}
 
 func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e Event) error {
 	at := e.At
