@@ -734,7 +734,7 @@ func (s *Server) correctionsView(r *http.Request, id *identity) (any, error) {
 	}
 	d := &correctionsData{CanRetrain: s.deps.Retrainer != nil && id.Role.Includes(RoleAdmin)}
 	if s.cfg.RetrainEnabled() {
-		d.Retrain = s.cfg.RetrainInterval.String()
+		d.Retrain = humanDuration(s.cfg.RetrainInterval)
 	}
 	d.Buckets, d.Overall = accuracy(labels, bucket)
 	for i := len(labels) - 1; i >= 0 && len(d.Recent) < 50; i-- {
@@ -847,4 +847,15 @@ func (s *Server) auditView(r *http.Request, _ *identity) (any, error) {
 
 func (s *Server) meView(_ *http.Request, id *identity) (any, error) {
 	return map[string]any{"name": id.Name, "role": id.Role, "source": id.Source, "csrf_token": id.CSRF}, nil
+}
+
+// humanDuration prints 24h as "24h" and 90m as "1h30m" (not "24h0m0s").
+func humanDuration(d time.Duration) string {
+	out := d.Round(time.Second).String()
+	for _, z := range []string{"m0s", "h0m"} {
+		if strings.HasSuffix(out, z) {
+			out = strings.TrimSuffix(out, z[1:])
+		}
+	}
+	return out
 }
