@@ -357,11 +357,12 @@ func (s *Syncer) syncSelected(ctx context.Context, fc *folderConn, folder string
 		return 0, err
 	}
 	if st.UIDValidity != sel.UIDValidity {
+		// A folder never synced has no state yet; its first recorded message creates it.
 		if st.UIDValidity != 0 {
 			log.Warn("UIDVALIDITY changed: resyncing folder", "old", st.UIDValidity, "new", sel.UIDValidity)
-		}
-		if err := s.rec.ResetMailbox(ctx, s.cfg.Name, folder, sel.UIDValidity); err != nil {
-			return 0, err
+			if err := s.rec.ResetMailbox(ctx, s.cfg.Name, folder, sel.UIDValidity); err != nil {
+				return 0, err
+			}
 		}
 		st = store.MailboxState{UIDValidity: sel.UIDValidity}
 	}

@@ -388,6 +388,34 @@ func TestRunIdle(t *testing.T) {
 	}
 }
 
+// TestRunPolls: without IDLE, Run polls every poll_interval.
+func TestRunPolls(t *testing.T) {
+	srv := imaptest.StartDovecot(t, imaptest.WithoutIdle())
+	st := openStore(t, t.TempDir())
+	woke := make(chan struct{}, 10)
+	cfg := mailboxConfig(srv)
+	cfg.PollInterval = 200 * time.Millisecond
+	s := NewSyncer(cfg, st, WithNotify(func() { woke <- struct{}{} }))
+	c := srv.Dial(t)
+	if c.Caps().Has(imap.CapIdle) {
+		t.Fatal("server still offers IDLE")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	srv.Append(t, "INBOX", imaptest.Corpus(1, 15)[0])
+	waitFor(t, woke, 10*time.Second, "first message")
+	srv.Append(t, "INBOX", imaptest.Corpus(2, 15)[1])
+	waitFor(t, woke, 10*time.Second, "second message")
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Errorf("Run returned %v", err)
+	}
+	if n := len(rows(t, st)); n != 2 {
+		t.Errorf("%d messages, want 2", n)
+	}
+}
+
 // TestRunReconnects: the server drops every connection; Run reconnects and
 // records mail that arrives afterwards.
 func TestRunReconnects(t *testing.T) {

@@ -207,9 +207,16 @@ func dovecotConfig(dir string, port int, ids identity, o options) string {
 	p("mail_location = maildir:~/Maildir")
 	p("mail_fsync = never") // tests, not durability: the store fsyncs what matters
 	p("maildir_very_dirty_syncs = yes")
-	if o.noMove {
-		// An explicit list replaces the default one, which includes MOVE.
-		p("imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED LITERAL+")
+	if o.noMove || o.noIdle {
+		// An explicit list replaces the default one, which includes MOVE and IDLE.
+		caps := []string{"IMAP4rev1", "SASL-IR", "LOGIN-REFERRALS", "ID", "ENABLE", "SORT", "UNSELECT", "CHILDREN", "NAMESPACE", "UIDPLUS", "LIST-EXTENDED", "LITERAL+"}
+		if !o.noIdle {
+			caps = append(caps, "IDLE")
+		}
+		if !o.noMove {
+			caps = append(caps, "MOVE")
+		}
+		p("imap_capability = %s", strings.Join(caps, " "))
 	}
 	p("passdb {\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%%u %s/passwd\n}", dir)
 	p("userdb {\n  driver = passwd-file\n  args = username_format=%%u %s/passwd\n}", dir)

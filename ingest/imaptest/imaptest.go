@@ -44,6 +44,7 @@ type Option func(*options)
 
 type options struct {
 	noMove      bool
+	noIdle      bool
 	oauthToken  string
 	username    string
 	password    string
@@ -54,6 +55,10 @@ type options struct {
 // WithoutMove hides the MOVE capability so clients must fall back to
 // COPY + STORE \Deleted + EXPUNGE.
 func WithoutMove() Option { return func(o *options) { o.noMove = true } }
+
+// WithoutIdle hides the IDLE capability so clients must poll (Dovecot only:
+// go-imap's server always offers IDLE).
+func WithoutIdle() Option { return func(o *options) { o.noIdle = true } }
 
 // WithXOAUTH2 makes the memserver accept SASL XOAUTH2 with this bearer token
 // (in addition to PLAIN and LOGIN). Dovecot ignores it.
