@@ -251,3 +251,18 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestMarshalParsedKeepsHTML(t *testing.T) {
+	p := &Parsed{MessageID: "x@y", HTML: "<p>a & b</p>"}
+	b, err := marshalParsed(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Parsed
+	if err := json.Unmarshal(b, &back); err != nil || back.HTML != p.HTML {
+		t.Fatalf("round trip: %v %q", err, back.HTML)
+	}
+	if !bytes.Contains(b, []byte("<p>a & b</p>")) || bytes.HasSuffix(b, []byte("\n")) {
+		t.Errorf("encoded %s", b)
+	}
+}

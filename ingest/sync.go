@@ -760,11 +760,23 @@ func (s *Syncer) buildMessage(folder string, uidValidity, uid uint32, raw []byte
 	m.Subject = p.Subject
 	m.From = p.From.Addr
 	m.SentAt = p.Date
-	if m.Parsed, err = json.Marshal(p); err != nil {
+	if m.Parsed, err = marshalParsed(p); err != nil {
 		// Cannot happen for Parsed's field types; keep the message anyway.
 		m.State, m.Reason, m.LastError = store.StateDead, ReasonParseError, err.Error()
 	}
 	return m
+}
+
+// marshalParsed encodes p as JSON without escaping <, > and & (json.Marshal
+// turns each into six bytes, which bloats every stored HTML body).
+func marshalParsed(p *Parsed) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(p); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // ackPending acknowledges on the server every committed, not yet acked
