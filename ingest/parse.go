@@ -411,46 +411,51 @@ func isUTF8Charset(cs string) bool {
 }
 
 // nested records an attached message as an attachment and walks into it so
-// its own attachments are listed too.
+// its own attachments are listed too. The part is streamed once: hashed and
+// counted while it is parsed, never copied.
 func (w *walker) nested(ent *message.Entity, path, filename string, depth int) {
-	var raw bytes.Buffer
-	n, err := io.Copy(&raw, io.LimitReader(ent.Body, maxMessageBytesInParse))
-	if err != nil {
-		w.warn("part %s: body: %v", path, err)
-	}
-	sum := sha256.Sum256(raw.Bytes())
-	inner, ierr := message.ReadWithOptions(bytes.NewReader(raw.Bytes()), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+	h := sha256.New()
+	cr := &countingReader{r: io.TeeReader(ent.Body, h)}
+	slot := len(w.p.Attachments)
+	w.p.Attachments = append(w.p.Attachments, Attachment{ContentType: "message/rfc822", Part: path})
+	inner, ierr := message.ReadWithOptions(cr, &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
 	if filename == "" && inner != nil {
 		if s, err := (&mail.Header{Header: inner.Header}).Subject(); err == nil && s != "" {
 			filename = strings.ToValidUTF8(s, "\uFFFD") + ".eml"
 		}
 	}
-	w.p.Attachments = append(w.p.Attachments, Attachment{
-		Filename:    filename,
-		ContentType: "message/rfc822",
-		Size:        n,
-		SHA256:      hex.EncodeToString(sum[:]),
-		Part:        path,
-	})
-	if inner == nil {
+	switch {
+	case inner == nil:
 		w.warn("part %s: attached message unreadable: %v", path, ierr)
-		return
+	default:
+		if ierr != nil {
+			w.warnEntityErr(path, ierr)
+		}
+		// IMAP numbers the parts of an attached message below its own path; a
+		// single-part attached message has its body at path.1.
+		innerPath := path
+		if inner.MultipartReader() == nil {
+			innerPath = path + ".1"
+		}
+		w.walk(inner, innerPath, depth+1, false)
 	}
-	if ierr != nil {
-		w.warnEntityErr(path, ierr)
+	if _, err := io.Copy(io.Discard, cr); err != nil {
+		w.warn("part %s: body: %v", path, err)
 	}
-	// IMAP numbers the parts of an attached message below its own path; a
-	// single-part attached message has its body at path.1.
-	innerPath := path
-	if inner.MultipartReader() == nil {
-		innerPath = path + ".1"
-	}
-	w.walk(inner, innerPath, depth+1, false)
+	a := &w.p.Attachments[slot]
+	a.Filename, a.Size, a.SHA256 = filename, cr.n, hex.EncodeToString(h.Sum(nil))
 }
 
-// maxMessageBytesInParse bounds an attached message read into memory; the
-// whole raw message is already bounded by max_message_size.
-const maxMessageBytesInParse = 64 << 20
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
 
 func (w *walker) attachment(ent *message.Entity, path, ct, filename, disp string) {
 	h := sha256.New()
