@@ -3,6 +3,7 @@ package review
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -735,5 +736,26 @@ func TestSecureCookiesOption(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("no login cookie")
+	}
+}
+
+func TestDisabledUserLosesAccess(t *testing.T) {
+	e := newEnv(t, true)
+	c := e.client().mustLogin("manager1")
+	if err := e.st.DisableReviewUser(context.Background(), "manager1", "admin1"); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := c.get("/api/me"); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("session of a disabled user: %s", r.Status)
+	}
+	if r := e.client().login("manager1", "correct horse battery"); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("login of a disabled user: %s", r.Status)
+	}
+	us, _ := e.st.ReviewUsers(context.Background())
+	if len(us) != 3 || !us[1].Disabled || us[1].Name != "manager1" {
+		t.Fatalf("users: %+v", us)
+	}
+	if err := e.st.DisableReviewUser(context.Background(), "nobody", "admin1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("disable unknown: %v", err)
 	}
 }

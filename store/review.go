@@ -67,6 +67,49 @@ func (s *Store) ReviewUser(ctx context.Context, name string) (ReviewUser, error)
 	return u, nil
 }
 
+// ReviewUsers lists every user (disabled ones too), by name.
+func (s *Store) ReviewUsers(ctx context.Context) ([]ReviewUser, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT name, role, disabled, created_at, updated_at FROM review_users ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("store: review users: %w", classify(err))
+	}
+	defer rows.Close()
+	var out []ReviewUser
+	for rows.Next() {
+		var u ReviewUser
+		var c, up int64
+		if err := rows.Scan(&u.Name, &u.Role, &u.Disabled, &c, &up); err != nil {
+			return nil, err
+		}
+		u.CreatedAt, u.UpdatedAt = time.UnixMilli(c).UTC(), time.UnixMilli(up).UTC()
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// DisableReviewUser revokes a user: the login and every session stop working
+// at once. The row stays so the audit trail's names keep their meaning.
+func (s *Store) DisableReviewUser(ctx context.Context, name, actor string) error {
+	now := s.now().UnixMilli()
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `UPDATE review_users SET disabled=1, updated_at=? WHERE name=?`, now, name)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM review_sessions WHERE user_name=? AND source='password'`, name); err != nil {
+			return err
+		}
+		return appendReviewAction(ctx, tx, now, ReviewAction{Actor: actor, Action: "user_disable", Detail: name, OK: true})
+	})
+	if err != nil {
+		return fmt.Errorf("store: disable review user %q: %w", name, err)
+	}
+	return nil
+}
+
 // ReviewUserCount counts enabled users.
 func (s *Store) ReviewUserCount(ctx context.Context) (int, error) {
 	var n int

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"text/tabwriter"
 
 	"golang.org/x/term"
 
@@ -16,33 +17,33 @@ import (
 	"github.com/triage-dev/triage/review"
 )
 
-// runUser: triage user add --config FILE --role viewer|manager|admin [--replace] NAME
+// runUser: triage user add|list|remove — the review UI's logins.
+//
+//	triage user add --config FILE --role viewer|manager|admin [--replace] NAME
+//	triage user list --config FILE
+//	triage user remove --config FILE NAME   (disables the login and ends its sessions)
 //
 // The password is read from a prompt (twice) when stdin is a terminal, else
 // from the first line of stdin, so it never appears in argv or shell history.
 func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "add" {
-		return usageError{"usage: triage user add --config FILE --role viewer|manager|admin [--replace] NAME"}
+	const use = "usage: triage user add --config FILE --role viewer|manager|admin [--replace] NAME | list --config FILE | remove --config FILE NAME"
+	if len(args) == 0 {
+		return usageError{use}
+	}
+	switch args[0] {
+	case "add":
+	case "list", "remove":
+		return runUserAdmin(ctx, args[0], args[1:], stdout, stderr)
+	default:
+		return usageError{use}
 	}
 	fs := newFlags("user add", stderr)
 	cfgPath := fs.String("config", "", "config file (YAML)")
 	role := fs.String("role", "", "viewer (read only), manager (act on escalations) or admin (also replay and push through)")
 	replace := fs.Bool("replace", false, "update the role and password of an existing user")
-	// Accept flags before and after NAME.
-	var names []string
-	rest := args[1:]
-	for {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return err
-			}
-			return usageError{err.Error()}
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		names = append(names, fs.Arg(0))
-		rest = fs.Args()[1:]
+	names, err := parseInterleaved(fs, args[1:])
+	if err != nil {
+		return err
 	}
 	if len(names) != 1 {
 		return usageError{"user add: give exactly one user NAME"}
@@ -104,4 +105,64 @@ func readPassword(in *os.File, stderr io.Writer) (string, error) {
 		return "", errors.New("no password on stdin (pipe it in, or run on a terminal to be prompted)")
 	}
 	return line, nil
+}
+
+// parseInterleaved accepts flags before and after positional arguments.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var names []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err.Error()}
+		}
+		if fs.NArg() == 0 {
+			return names, nil
+		}
+		names = append(names, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func runUserAdmin(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("user "+verb, stderr)
+	cfgPath := fs.String("config", "", "config file (YAML)")
+	names, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if verb == "list" && len(names) != 0 || verb == "remove" && len(names) != 1 {
+		return usageError{fmt.Sprintf("user %s: wrong arguments", verb)}
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	st, err := pipeline.OpenStore(ctx, cfg, cfg.Log.NewLogger(stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if verb == "remove" {
+		if err := st.DisableReviewUser(ctx, names[0], "cli"); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %s disabled; their sessions ended\n", names[0])
+		return nil
+	}
+	users, err := st.ReviewUsers(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tROLE\tSTATUS\tCREATED")
+	for _, u := range users {
+		status := "active"
+		if u.Disabled {
+			status = "disabled"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, u.Role, status, u.CreatedAt.Format("2006-01-02 15:04"))
+	}
+	return tw.Flush()
 }
