@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -30,12 +31,24 @@ import (
 type lossyDoer struct {
 	hc   *http.Client
 	drop atomic.Int32
+	// rate, when set, drops this share of composite answers (seeded).
+	mu   sync.Mutex
+	rate float64
+	rng  *rand.Rand
+}
+
+func (d *lossyDoer) lose() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.rng != nil && d.rng.Float64() < d.rate
 }
 
 func (d *lossyDoer) Do(r *http.Request) (*http.Response, error) {
 	resp, err := d.hc.Do(r)
-	if err == nil && strings.Contains(r.URL.Path, "/composite") && d.drop.Load() > 0 {
-		d.drop.Add(-1)
+	if err == nil && resp.StatusCode == 200 && strings.Contains(r.URL.Path, "/composite") && (d.drop.Load() > 0 || d.lose()) {
+		if d.drop.Load() > 0 {
+			d.drop.Add(-1)
+		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		return nil, fmt.Errorf("simulated timeout: %w", context.DeadlineExceeded)
