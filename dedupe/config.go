@@ -50,11 +50,12 @@ type Config struct {
 	// CreateContacts: when no contact matches, decide to create one (default true).
 	CreateContacts *bool `yaml:"create_contacts"`
 
-	ContactCache CacheConfig   `yaml:"contact_cache"`
-	Thread       ThreadConfig  `yaml:"thread"`
-	Reopen       ReopenConfig  `yaml:"reopen"`
-	Loop         LoopConfig    `yaml:"loop"`
-	Context      ContextConfig `yaml:"context"`
+	ContactCache CacheConfig    `yaml:"contact_cache"`
+	Thread       ThreadConfig   `yaml:"thread"`
+	Reopen       ReopenConfig   `yaml:"reopen"`
+	Loop         LoopConfig     `yaml:"loop"`
+	Context      ContextConfig  `yaml:"context"`
+	Prefetch     PrefetchConfig `yaml:"prefetch"`
 
 	// SkipLists skips mail carrying List-Id / List-Unsubscribe (newsletters,
 	// mailing lists). Default true.
@@ -129,6 +130,19 @@ type ContextConfig struct {
 	SensitiveFields []string `yaml:"sensitive_fields"`
 }
 
+// PrefetchConfig controls the batch look-ups of Stage.Prefetch: what the
+// next messages need from Salesforce is asked for in a few queries and kept
+// for TTL, so Salesforce API calls per email stay well under one.
+type PrefetchConfig struct {
+	// Lookahead is how many waiting messages beyond the batch are prefetched
+	// for (default 200).
+	Lookahead int `yaml:"lookahead"`
+	// TTL bounds how long a prefetched answer (including "no contact has this
+	// address", "this case is open") is trusted (default 2m). Longer saves
+	// calls; shorter notices changes made in Salesforce sooner.
+	TTL time.Duration `yaml:"ttl"`
+}
+
 func boolp(b bool) *bool { return &b }
 
 // SetDefaults fills unset fields.
@@ -190,6 +204,12 @@ func (c *Config) SetDefaults() {
 	if c.Context.RecentCases == nil {
 		n := 3
 		c.Context.RecentCases = &n
+	}
+	if c.Prefetch.Lookahead == 0 {
+		c.Prefetch.Lookahead = 200
+	}
+	if c.Prefetch.TTL == 0 {
+		c.Prefetch.TTL = 2 * time.Minute
 	}
 }
 
@@ -274,6 +294,12 @@ func (c *Config) Validate() []error {
 	}
 	if c.Context.RecentCases != nil && (*c.Context.RecentCases < 0 || *c.Context.RecentCases > 20) {
 		add("context.recent_cases", "must be between 0 and 20, got %d", *c.Context.RecentCases)
+	}
+	if c.Prefetch.Lookahead < 0 || c.Prefetch.Lookahead > 2000 {
+		add("prefetch.lookahead", "must be between 0 and 2000, got %d", c.Prefetch.Lookahead)
+	}
+	if c.Prefetch.TTL < 0 {
+		add("prefetch.ttl", "must not be negative")
 	}
 	return errs
 }

@@ -104,12 +104,11 @@ func (s *Stage) ResolveContact(ctx context.Context, addr, displayName string, as
 
 	// An expired entry: does the cached contact still have the address?
 	if resolved {
-		var raw []map[string]any
-		q := "SELECT " + s.contactFields() + " FROM Contact WHERE Id = " + s.quote(row.ContactID) + " LIMIT 1"
-		if err := s.sf.Query(ctx, q, &raw); err != nil {
-			return ContactResolution{}, fmt.Errorf("dedupe: refresh cached contact: %w", err)
+		recs, err := s.contactByID(ctx, row.ContactID)
+		if err != nil {
+			return ContactResolution{}, err
 		}
-		for _, c := range s.decodeContacts(raw) {
+		for _, c := range recs {
 			for i, e := range c.Emails {
 				if n, err := NormalizeAddress(e, s.cfg.Address); err == nil && n == addr {
 					src := SourceEmail
@@ -124,23 +123,18 @@ func (s *Stage) ResolveContact(ctx context.Context, addr, displayName string, as
 
 	// Contact.Email and alternate fields. The normalised and the as-written
 	// forms are both asked for; matches are then compared normalised.
-	lits := []string{s.quote(addr)}
+	forms := []string{addr}
 	for _, a := range asWritten {
 		if a = strings.ToLower(strings.TrimSpace(a)); a != "" && a != addr {
-			lits = append(lits, s.quote(a))
+			forms = append(forms, a)
 		}
 	}
-	var where []string
-	for _, f := range append([]string{"Email"}, s.cfg.AlternateEmailFields...) {
-		where = append(where, f+" IN ("+strings.Join(lits, ", ")+")")
-	}
-	var raw []map[string]any
-	q := "SELECT " + s.contactFields() + " FROM Contact WHERE " + strings.Join(where, " OR ") + " LIMIT 20"
-	if err := s.sf.Query(ctx, q, &raw); err != nil {
-		return ContactResolution{}, fmt.Errorf("dedupe: find contact by email: %w", err)
+	found, err := s.contactsByEmail(ctx, addr, forms)
+	if err != nil {
+		return ContactResolution{}, err
 	}
 	var matches []Candidate
-	for _, c := range s.decodeContacts(raw) {
+	for _, c := range found {
 		for i, e := range c.Emails {
 			if n, err := NormalizeAddress(e, s.cfg.Address); err == nil && n == addr {
 				why := "Email"
@@ -185,13 +179,12 @@ func (s *Stage) ResolveContact(ctx context.Context, addr, displayName string, as
 	if want == "" {
 		return ContactResolution{Create: create, AccountID: acc, Why: "no display name to match on the account"}, nil
 	}
-	raw = nil
-	q = "SELECT " + s.contactFields() + " FROM Contact WHERE AccountId = " + s.quote(acc) + " LIMIT 200"
-	if err := s.sf.Query(ctx, q, &raw); err != nil {
-		return ContactResolution{}, fmt.Errorf("dedupe: list account contacts: %w", err)
+	onAccount, err := s.accountContacts(ctx, acc)
+	if err != nil {
+		return ContactResolution{}, err
 	}
 	var named []contactRec
-	for _, c := range s.decodeContacts(raw) {
+	for _, c := range onAccount {
 		if nameKey(c.Name) == want {
 			named = append(named, c)
 		}
@@ -246,32 +239,90 @@ func (s *Stage) accountByDomain(ctx context.Context, domain string) (string, str
 	if domain == "" || len(s.cfg.AccountDomainFields) == 0 || s.freeMail(domain) {
 		return "", "", nil
 	}
-	// Equality on the forms a Website is written in: no LIKE, so no wildcard
-	// escaping, and every literal goes through quote.
-	var forms []string
-	for _, host := range []string{domain, "www." + domain} {
-		for _, pre := range []string{"", "http://", "https://"} {
-			forms = append(forms, s.quote(pre+host), s.quote(pre+host+"/"))
+	ids, ok := s.pfAccountsByDomain(domain)
+	if !ok {
+		// Equality on the forms a Website is written in: no LIKE, so no
+		// wildcard escaping, and every literal goes through quote.
+		var forms []string
+		for _, f := range domainForms(domain) {
+			forms = append(forms, s.quote(f))
+		}
+		var where []string
+		for _, f := range s.cfg.AccountDomainFields {
+			where = append(where, f+" IN ("+strings.Join(forms, ", ")+")")
+		}
+		var recs []struct {
+			ID string `json:"Id"`
+		}
+		q := "SELECT Id FROM Account WHERE " + strings.Join(where, " OR ") + " LIMIT 5"
+		if err := s.sf.Query(ctx, q, &recs); err != nil {
+			return "", "", fmt.Errorf("dedupe: find account by domain: %w", err)
+		}
+		for _, r := range recs {
+			ids = append(ids, r.ID)
 		}
 	}
-	var where []string
-	for _, f := range s.cfg.AccountDomainFields {
-		where = append(where, f+" IN ("+strings.Join(forms, ", ")+")")
-	}
-	var recs []struct {
-		ID string `json:"Id"`
-	}
-	q := "SELECT Id FROM Account WHERE " + strings.Join(where, " OR ") + " LIMIT 5"
-	if err := s.sf.Query(ctx, q, &recs); err != nil {
-		return "", "", fmt.Errorf("dedupe: find account by domain: %w", err)
-	}
-	switch len(recs) {
+	switch len(ids) {
 	case 0:
 		return "", "", nil
 	case 1:
-		return recs[0].ID, "", nil
+		return ids[0], "", nil
 	}
-	return "", fmt.Sprintf("%d accounts match the sender's domain; none chosen", len(recs)), nil
+	return "", fmt.Sprintf("%d accounts match the sender's domain; none chosen", min(len(ids), 5)), nil
+}
+
+// contactByID reads one contact (prefetched, or asked for now); none when
+// it is gone.
+func (s *Stage) contactByID(ctx context.Context, id string) ([]contactRec, error) {
+	if c, ok := s.pfContactByID(id); ok {
+		if c == nil {
+			return nil, nil
+		}
+		return []contactRec{*c}, nil
+	}
+	var raw []map[string]any
+	q := "SELECT " + s.contactFields() + " FROM Contact WHERE Id = " + s.quote(id) + " LIMIT 1"
+	if err := s.sf.Query(ctx, q, &raw); err != nil {
+		return nil, fmt.Errorf("dedupe: refresh cached contact: %w", err)
+	}
+	return s.decodeContacts(raw), nil
+}
+
+// contactsByEmail finds the contacts with one of forms (lower-case
+// addresses as normalised and as written) in Email or an alternate field.
+// A prefetched answer holds only the contacts having addr, which is all
+// ResolveContact keeps.
+func (s *Stage) contactsByEmail(ctx context.Context, addr string, forms []string) ([]contactRec, error) {
+	if recs, ok := s.pfContactsFor(addr, forms); ok {
+		return recs, nil
+	}
+	var lits []string
+	for _, f := range forms {
+		lits = append(lits, s.quote(f))
+	}
+	var where []string
+	for _, f := range append([]string{"Email"}, s.cfg.AlternateEmailFields...) {
+		where = append(where, f+" IN ("+strings.Join(lits, ", ")+")")
+	}
+	var raw []map[string]any
+	q := "SELECT " + s.contactFields() + " FROM Contact WHERE " + strings.Join(where, " OR ") + " LIMIT 20"
+	if err := s.sf.Query(ctx, q, &raw); err != nil {
+		return nil, fmt.Errorf("dedupe: find contact by email: %w", err)
+	}
+	return s.decodeContacts(raw), nil
+}
+
+// accountContacts lists an account's contacts (for a match by name).
+func (s *Stage) accountContacts(ctx context.Context, acc string) ([]contactRec, error) {
+	if recs, ok := s.pfAccountContacts(acc); ok {
+		return recs, nil
+	}
+	var raw []map[string]any
+	q := "SELECT " + s.contactFields() + " FROM Contact WHERE AccountId = " + s.quote(acc) + " LIMIT 200"
+	if err := s.sf.Query(ctx, q, &raw); err != nil {
+		return nil, fmt.Errorf("dedupe: list account contacts: %w", err)
+	}
+	return s.decodeContacts(raw), nil
 }
 
 func (s *Stage) freeMail(domain string) bool {
@@ -562,8 +613,14 @@ func (s *Stage) pollChanges(ctx context.Context) error {
 		}
 		var n int
 		if obj == "Contact" {
+			if len(recs) > 0 {
+				s.pf.forgetContacts(ids, addrs)
+			}
 			n, err = s.st.DedupeForgetContacts(ctx, ids, nil, addrs)
 		} else {
+			if len(recs) > 0 {
+				s.pf.forgetAccounts()
+			}
 			n, err = s.st.DedupeForgetContacts(ctx, nil, ids, nil)
 		}
 		if err != nil {
@@ -594,7 +651,7 @@ func (s *Stage) accountContext(ctx context.Context, accountID, contactID string)
 	if s.sf == nil || !*s.cfg.Context.Enabled || (accountID == "" && contactID == "") {
 		return nil, nil
 	}
-	key := accountID + "/" + contactID
+	key := ctxKey(accountID, contactID)
 	s.ctxMu.Lock()
 	c, ok := s.ctxCache[key]
 	s.ctxMu.Unlock()
@@ -605,13 +662,33 @@ func (s *Stage) accountContext(ctx context.Context, accountID, contactID string)
 	if err != nil {
 		return nil, err
 	}
+	s.putContext(key, ac, s.now())
+	return ac.clone(), nil
+}
+
+// ctxKey is what a context depends on: the account, or the contact when
+// there is no account.
+func ctxKey(accountID, contactID string) string {
+	if accountID != "" {
+		return "a/" + accountID
+	}
+	return "c/" + contactID
+}
+
+func (s *Stage) ctxFresh(key string) bool {
 	s.ctxMu.Lock()
+	defer s.ctxMu.Unlock()
+	c, ok := s.ctxCache[key]
+	return ok && s.now().Sub(c.at) < contextTTL
+}
+
+func (s *Stage) putContext(key string, ac *AccountContext, at time.Time) {
+	s.ctxMu.Lock()
+	defer s.ctxMu.Unlock()
 	if len(s.ctxCache) > 10000 {
 		clear(s.ctxCache)
 	}
-	s.ctxCache[key] = cachedContext{ac: ac, at: s.now()}
-	s.ctxMu.Unlock()
-	return ac.clone(), nil
+	s.ctxCache[key] = cachedContext{ac: ac, at: at}
 }
 
 func (a *AccountContext) clone() *AccountContext {

@@ -125,6 +125,8 @@ type Stage struct {
 
 	ctxMu    sync.Mutex
 	ctxCache map[string]cachedContext
+
+	pf *prefetchCache
 }
 
 // NewStage builds the stage. sf may be nil (offline): resolution then uses
@@ -138,7 +140,8 @@ func NewStage(cfg Config, st *store.Store, sf SalesforceAPI, log *slog.Logger, n
 		now = time.Now
 	}
 	s := &Stage{cfg: cfg, st: st, sf: sf, log: log, now: now, quote: salesforce.QuoteSOQL,
-		screen: cfg.ScreenOptions(), token: newTokenCodec(cfg.Thread.TokenFormat), ctxCache: map[string]cachedContext{}}
+		screen: cfg.ScreenOptions(), token: newTokenCodec(cfg.Thread.TokenFormat), ctxCache: map[string]cachedContext{},
+		pf: newPrefetchCache()}
 	if isNilAPI(sf) {
 		s.sf = nil
 	}
@@ -629,6 +632,7 @@ func (s *Stage) RecordCase(ctx context.Context, threadKey, caseID string, partic
 			norm = append(norm, n)
 		}
 	}
+	s.pf.forgetCase(caseID)
 	return s.st.DedupeRecordCase(ctx, threadKey, caseID, norm, s.now())
 }
 
@@ -636,6 +640,9 @@ func (s *Stage) RecordCase(ctx context.Context, threadKey, caseID string, partic
 func (s *Stage) caseByMessageIDs(ctx context.Context, ids []string) (string, error) {
 	if len(ids) > 20 {
 		ids = ids[:20]
+	}
+	if id, ok := s.pfCaseByMessageIDs(ids); ok {
+		return id, nil
 	}
 	var lits []string
 	for _, id := range ids {
@@ -658,6 +665,9 @@ func (s *Stage) caseByMessageIDs(ctx context.Context, ids []string) (string, err
 
 // caseClosed reads a case's status.
 func (s *Stage) caseClosed(ctx context.Context, caseID string) (bool, time.Time, error) {
+	if closed, at, ok := s.pfCaseStatus(caseID); ok {
+		return closed, at, nil
+	}
 	var recs []struct {
 		IsClosed   bool   `json:"IsClosed"`
 		ClosedDate string `json:"ClosedDate"`

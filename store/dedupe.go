@@ -509,3 +509,96 @@ func (s *Store) DedupeParsedByMessageID(ctx context.Context, messageID string) (
 	}
 	return b, true, nil
 }
+
+// DedupeLookaheadIDs lists up to limit messages waiting for dedupe, in the
+// order Claim takes them (leased ones included: they are being worked on
+// and may be retried). It only reads, so a batch prefetch can see what
+// comes next without taking it.
+func (s *Store) DedupeLookaheadIDs(ctx context.Context, limit int) ([]int64, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT id FROM messages WHERE state=? ORDER BY next_attempt_at, id LIMIT ?`,
+		StateReceived, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: dedupe lookahead: %w", classify(err))
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: dedupe lookahead: %w", classify(err))
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// DedupeMessages loads the given messages (those that exist), in id order.
+func (s *Store) DedupeMessages(ctx context.Context, ids []int64) ([]Message, error) {
+	var out []Message
+	for start := 0; start < len(ids); start += 200 {
+		chunk := ids[start:min(start+200, len(ids))]
+		args := make([]any, len(chunk))
+		for i, v := range chunk {
+			args[i] = v
+		}
+		rows, err := s.reader.QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE id IN (?`+
+			strings.Repeat(",?", len(chunk)-1)+`) ORDER BY id`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: dedupe messages: %w", classify(err))
+		}
+		for rows.Next() {
+			m, err := scanMessage(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: dedupe messages: %w", classify(err))
+			}
+			out = append(out, m)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("store: dedupe messages: %w", classify(err))
+		}
+	}
+	return out, nil
+}
+
+// DedupeKnownMessageIDs reports which of ids (cleaned Message-IDs) are in
+// the thread index and which are Message-IDs of recorded messages.
+func (s *Store) DedupeKnownMessageIDs(ctx context.Context, ids []string) (indexed, recorded map[string]bool, err error) {
+	indexed, recorded = map[string]bool{}, map[string]bool{}
+	for start := 0; start < len(ids); start += 200 {
+		chunk := ids[start:min(start+200, len(ids))]
+		args := make([]any, len(chunk))
+		for i, v := range chunk {
+			args[i] = v
+		}
+		in := `(?` + strings.Repeat(",?", len(chunk)-1) + `)`
+		for _, q := range []struct {
+			sql string
+			set map[string]bool
+		}{
+			{`SELECT message_id FROM dedupe_message_ids WHERE message_id IN ` + in, indexed},
+			{`SELECT DISTINCT message_id FROM messages WHERE parsed IS NOT NULL AND message_id IN ` + in, recorded},
+		} {
+			rows, err := s.reader.QueryContext(ctx, q.sql, args...)
+			if err != nil {
+				return nil, nil, fmt.Errorf("store: dedupe known message ids: %w", classify(err))
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return nil, nil, fmt.Errorf("store: dedupe known message ids: %w", classify(err))
+				}
+				q.set[id] = true
+			}
+			err = rows.Err()
+			rows.Close()
+			if err != nil {
+				return nil, nil, fmt.Errorf("store: dedupe known message ids: %w", classify(err))
+			}
+		}
+	}
+	return indexed, recorded, nil
+}
