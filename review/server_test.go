@@ -759,3 +759,27 @@ func TestDisabledUserLosesAccess(t *testing.T) {
 		t.Fatalf("disable unknown: %v", err)
 	}
 }
+
+func TestQueueOrderAndFilter(t *testing.T) {
+	e := newEnv(t, true)
+	urgent := addMessage(t, e.st, seedMsg{subject: "site down", text: "x", classify: &classify.Result{Category: "OTHER", Priority: "urgent", Escalate: true, EscalationReason: "angry_customer"}})
+	c := e.client().mustLogin("viewer1")
+	var l listData
+	_, body := c.get("/api/escalations")
+	if err := json.Unmarshal([]byte(body), &l); err != nil {
+		t.Fatal(err)
+	}
+	// urgent first, then the two high/medium seeds.
+	if len(l.Messages) != 3 || l.Messages[0].ID != urgent || l.Messages[1].ID != e.ids["escalated"] || l.Messages[2].ID != e.ids["ambiguous"] {
+		t.Fatalf("queue order: %+v", l.Messages)
+	}
+	_, body = c.get("/api/escalations?reason=legal_threat")
+	l = listData{}
+	_ = json.Unmarshal([]byte(body), &l)
+	if l.Total != 1 || l.Messages[0].ID != e.ids["escalated"] {
+		t.Fatalf("reason filter: %+v", l)
+	}
+	if r, body := c.get("/escalations?reason=legal_threat"); r.StatusCode != http.StatusOK || !strings.Contains(body, `<option value="legal_threat" selected>`) {
+		t.Fatalf("queue page with filter: %s", r.Status)
+	}
+}

@@ -436,6 +436,7 @@ type listData struct {
 	Page     int                    `json:"page"`
 	PerPage  int                    `json:"per_page"`
 	Reasons  []countRow             `json:"reasons,omitempty"`
+	Choices  []string               `json:"-"` // escalation reasons for the queue's filter
 	Filter   map[string]string      `json:"filter,omitempty"`
 	States   []store.State          `json:"-"`
 	CanAct   bool                   `json:"-"`
@@ -465,7 +466,14 @@ func (s *Server) list(r *http.Request, f store.MessageFilter) (*listData, error)
 }
 
 func (s *Server) escalationsView(r *http.Request, _ *identity) (any, error) {
-	return s.list(r, store.MessageFilter{Queue: true, Category: r.URL.Query().Get("category")})
+	q := r.URL.Query()
+	l, err := s.list(r, store.MessageFilter{Queue: true, Category: q.Get("category"), EscalationReason: q.Get("reason")})
+	if err != nil {
+		return nil, err
+	}
+	l.Filter = map[string]string{"category": q.Get("category"), "reason": q.Get("reason")}
+	l.Choices = classify.EscalationReasons
+	return l, nil
 }
 
 func (s *Server) messagesView(r *http.Request, _ *identity) (any, error) {

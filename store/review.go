@@ -423,8 +423,11 @@ type MessageFilter struct {
 	Category string
 	// Escalated, when set, keeps only messages whose classification escalated (or not).
 	Escalated *bool
-	// Queue keeps the open escalation queue: escalated and not yet approved, corrected or closed.
+	// Queue keeps the open escalation queue: escalated and not yet approved,
+	// corrected or closed; it is ordered by priority (urgent first), then newest.
 	Queue bool
+	// EscalationReason keeps messages escalated for this reason.
+	EscalationReason string
 	// Query matches the subject or sender (substring, case-insensitive).
 	Query  string
 	Since  time.Time
@@ -455,6 +458,10 @@ func (s *Store) ReviewMessages(ctx context.Context, f MessageFilter) ([]MessageS
 		where = append(where, "coalesce(json_extract("+classifyJSON+", '$.escalate'), 0)=?")
 		args = append(args, *f.Escalated)
 	}
+	if f.EscalationReason != "" {
+		where = append(where, "json_extract("+classifyJSON+", '$.escalation_reason')=?")
+		args = append(args, f.EscalationReason)
+	}
 	if f.Queue {
 		where = append(where, "coalesce(json_extract("+classifyJSON+", '$.escalate'), 0)=1",
 			"coalesce(r.status, 'open')='open'", "m.state NOT IN ('dead','skipped')")
@@ -472,6 +479,10 @@ func (s *Store) ReviewMessages(ctx context.Context, f MessageFilter) ([]MessageS
 		LEFT JOIN stage_data c ON c.message_id = m.id AND c.stage = 'classify'
 		LEFT JOIN review_items r ON r.message_id = m.id
 		WHERE ` + strings.Join(where, " AND ")
+	order := "m.id DESC"
+	if f.Queue {
+		order = `CASE json_extract(` + classifyJSON + `, '$.priority') WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, m.id DESC`
+	}
 	var total int
 	if err := s.reader.QueryRowContext(ctx, `SELECT count(*)`+from, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: review messages: %w", classify(err))
@@ -480,7 +491,7 @@ func (s *Store) ReviewMessages(ctx context.Context, f MessageFilter) ([]MessageS
 		coalesce(json_extract(` + classifyJSON + `, '$.category'), ''), coalesce(json_extract(` + classifyJSON + `, '$.priority'), ''),
 		coalesce(json_extract(` + classifyJSON + `, '$.confidence'), 0), coalesce(json_extract(` + classifyJSON + `, '$.escalate'), 0),
 		coalesce(json_extract(` + classifyJSON + `, '$.escalation_reason'), ''), coalesce(r.status, '')` + from +
-		` ORDER BY m.id DESC LIMIT ? OFFSET ?`
+		` ORDER BY ` + order + ` LIMIT ? OFFSET ?`
 	rows, err := s.reader.QueryContext(ctx, q, append(args, limitOr(f.Limit, 50), f.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: review messages: %w", classify(err))
