@@ -33,6 +33,9 @@ const (
 // the long tail of an email only adds noise and latency.
 const maxQueryTerms = 12
 
+// maxMatchTerms bounds the FTS5 query, whose cost grows with every posting list.
+const maxMatchTerms = 8
+
 // Knowledge is the article index and the knowledge stage.
 type Knowledge struct {
 	cfg Config
@@ -160,7 +163,7 @@ func (k *Knowledge) search(ctx context.Context, q Query) (searched, error) {
 	if def := langBase(k.cfg.DefaultLanguage); def != lang {
 		langs = append(langs, def)
 	}
-	limit := topK*3 + 5
+	limit := topK*2 + 4
 	type cand struct {
 		a       store.KnowledgeArticle
 		bm25    float64
@@ -172,16 +175,21 @@ func (k *Knowledge) search(ctx context.Context, q Query) (searched, error) {
 	var out searched
 	out.lang = lang
 	var cands []cand
+	n, err := k.stats(ctx)
+	if err != nil {
+		return out, err
+	}
+	seenID := map[int64]bool{}
 	for i, l := range langs {
 		an := newAnalyzer(l)
-		terms, err := k.queryTerms(ctx, an, q.Subject, body)
+		terms, err := k.queryTerms(ctx, an, q.Subject, body, n)
 		if err != nil {
 			return out, err
 		}
 		if i == 0 {
 			out.terms = terms
 		}
-		match := ftsQuery(l, terms)
+		match := ftsQuery(terms, n)
 		if match == "" {
 			continue
 		}
@@ -199,10 +207,11 @@ func (k *Knowledge) search(ctx context.Context, q Query) (searched, error) {
 		}
 		for j, h := range hits {
 			a, ok := arts[h.ID]
-			if !ok {
-				continue // deleted between the two reads
+			if !ok || seenID[h.ID] {
+				continue // deleted between the two reads, or found by the other language's query
 			}
-			cands = append(cands, cand{a: a, bm25: h.Score, cov: coverage(an, a, terms), primary: i == 0, rank: j, terms: terms})
+			seenID[h.ID] = true
+			cands = append(cands, cand{a: a, bm25: h.Score, cov: coverage(an, a, terms), primary: langBase(a.Language) == lang, rank: j, terms: terms})
 		}
 	}
 	// Primary-language articles that pass the threshold keep their BM25 order
@@ -277,7 +286,7 @@ func (k *Knowledge) search(ctx context.Context, q Query) (searched, error) {
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 
 // queryTerms analyses subject and body into weighted terms, strongest first.
-func (k *Knowledge) queryTerms(ctx context.Context, an *analyzer, subject, body string) ([]qterm, error) {
+func (k *Knowledge) queryTerms(ctx context.Context, an *analyzer, subject, body string, articles int) ([]qterm, error) {
 	byTerm := map[string]*qterm{}
 	surfaces := map[string]map[string]int{}
 	var order []string
@@ -307,11 +316,7 @@ func (k *Knowledge) queryTerms(ctx context.Context, an *analyzer, subject, body 
 	if err != nil {
 		return nil, fmt.Errorf("knowledge: term statistics: %w", err)
 	}
-	stats, err := k.stats(ctx)
-	if err != nil {
-		return nil, err
-	}
-	n := float64(stats)
+	n := float64(articles)
 	terms := make([]qterm, 0, len(order))
 	for _, t := range order {
 		qt := byTerm[t]
@@ -343,43 +348,79 @@ func (k *Knowledge) queryTerms(ctx context.Context, an *analyzer, subject, body 
 
 // stats is the number of indexed articles.
 func (k *Knowledge) stats(ctx context.Context) (int, error) {
-	st, err := k.st.KnowledgeStats(ctx)
+	n, err := k.st.KnowledgeCount(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("knowledge: %w", err)
 	}
-	return st.Articles, nil
+	return n, nil
 }
 
-// ftsQuery builds the MATCH expression: the language token AND any of the key
-// terms; terms from the subject or repeated in the body appear twice, which
-// doubles their BM25 contribution.
-func ftsQuery(lang string, terms []qterm) string {
+// ftsQuery builds the MATCH expression: any of the strongest key terms the
+// index knows. Terms in more than a tenth of a large base (and more than 50
+// articles) are left out, the rarest one excepted: their BM25 weight is near
+// zero while their posting lists make up most of the query's cost; the
+// normalised score still counts them. It does not filter on the lang column:
+// that posting list holds every article of the language, and the caller
+// sorts languages itself.
+func ftsQuery(terms []qterm, n int) string {
 	var parts []string
-	for _, t := range terms {
+	rarest := -1
+	for i, t := range terms {
 		if t.df == 0 {
 			continue
 		}
-		p := `"` + strings.ReplaceAll(t.term, `"`, `""`) + `"`
-		parts = append(parts, p)
-		if t.tf >= 2 {
-			parts = append(parts, p)
+		if rarest < 0 || t.df < terms[rarest].df {
+			rarest = i
+		}
+		if t.df > max(n/10, 50) {
+			continue
+		}
+		parts = append(parts, `"`+strings.ReplaceAll(t.term, `"`, `""`)+`"`)
+		if len(parts) == maxMatchTerms {
+			break
 		}
 	}
 	if len(parts) == 0 {
-		return ""
+		if rarest < 0 {
+			return ""
+		}
+		parts = append(parts, `"`+strings.ReplaceAll(terms[rarest].term, `"`, `""`)+`"`)
 	}
-	return `lang : "` + lang + `" AND {title summary body} : (` + strings.Join(parts, " OR ") + `)`
+	return `{title summary body} : (` + strings.Join(parts, " OR ") + `)`
 }
 
-// articleTerms are the term sets of an article's fields.
-type articleTerms struct{ title, summary, body map[string]bool }
+// fieldHas reports which of the wanted terms occur in s. Only words whose
+// folded first three letters begin some wanted term are stemmed: stems keep
+// the start of their word, so the others cannot match, and skipping them makes
+// scoring a long body cheap.
+func fieldHas(an *analyzer, s string, want map[string]bool, prefixes map[string]bool) map[string]bool {
+	got := map[string]bool{}
+	words(s, func(w string) {
+		f := fold(w)
+		if len(f) > 3 {
+			f = f[:3]
+		}
+		if !prefixes[f] {
+			return
+		}
+		if t := an.term(w); want[t] {
+			got[t] = true
+		}
+	})
+	return got
+}
 
-func termSet(an *analyzer, s string) map[string]bool {
-	m := map[string]bool{}
-	for _, t := range an.terms(s) {
-		m[t] = true
+func termPrefixes(terms []qterm) (map[string]bool, map[string]bool) {
+	want, prefixes := map[string]bool{}, map[string]bool{}
+	for _, t := range terms {
+		want[t.term] = true
+		p := t.term
+		if len(p) > 3 {
+			p = p[:3]
+		}
+		prefixes[p] = true
 	}
-	return m
+	return want, prefixes
 }
 
 // coverage is the normalised relevance: the share of the query's term weight
@@ -394,12 +435,13 @@ func coverage(an *analyzer, a store.KnowledgeArticle, terms []qterm) float64 {
 	if l := langBase(a.Language); l != an.lang {
 		aan = newAnalyzer(l)
 	}
-	title, summary := termSet(aan, a.Title), termSet(aan, a.Summary)
+	want, prefixes := termPrefixes(terms)
+	title, summary := fieldHas(aan, a.Title, want, prefixes), fieldHas(aan, a.Summary, want, prefixes)
 	body := a.Body
 	if len(body) > 20000 {
 		body = body[:20000]
 	}
-	bodySet := termSet(aan, body)
+	bodySet := fieldHas(aan, body, want, prefixes)
 	var got, total float64
 	head := false
 	for _, t := range terms {

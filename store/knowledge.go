@@ -314,50 +314,66 @@ func (s *Store) AllKnowledgeArticles(ctx context.Context, fn func(KnowledgeArtic
 // KnowledgeStats is the size of the index.
 type KnowledgeStats struct {
 	Articles int
-	// Languages counts articles per index language token.
+	// Languages counts articles per language as the source names it (en_US, de, …).
 	Languages map[string]int
 }
 
 // KnowledgeStats counts indexed articles.
 func (s *Store) KnowledgeStats(ctx context.Context) (KnowledgeStats, error) {
 	st := KnowledgeStats{Languages: map[string]int{}}
-	rows, err := s.reader.QueryContext(ctx, `SELECT term, doc FROM knowledge_vocab WHERE term IN (SELECT DISTINCT lower(substr(language, 1, 2)) FROM knowledge_articles)`)
+	rows, err := s.reader.QueryContext(ctx, `SELECT language, count(*) FROM knowledge_articles GROUP BY language`)
 	if err != nil {
 		return st, fmt.Errorf("store: knowledge stats: %w", classify(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l string
+		var n int
+		if err := rows.Scan(&l, &n); err != nil {
+			return st, err
+		}
+		st.Languages[l] = n
+		st.Articles += n
+	}
+	return st, rows.Err()
+}
+
+// KnowledgeCount is the number of indexed articles (the N of IDF).
+func (s *Store) KnowledgeCount(ctx context.Context) (int, error) {
+	var n int
+	if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM knowledge_articles`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: knowledge count: %w", classify(err))
+	}
+	return n, nil
+}
+
+// KnowledgeDocFreq returns how many indexed articles contain each term (any column).
+func (s *Store) KnowledgeDocFreq(ctx context.Context, terms []string) (map[string]int, error) {
+	out := make(map[string]int, len(terms))
+	if len(terms) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(terms))
+	for i, t := range terms {
+		args[i] = t
+		out[t] = 0
+	}
+	// SQLite turns IN on the vocabulary table into one term lookup per value.
+	rows, err := s.reader.QueryContext(ctx, `SELECT term, doc FROM knowledge_vocab WHERE term IN (?`+
+		strings.Repeat(",?", len(terms)-1)+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: doc freq: %w", classify(err))
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var t string
 		var n int
 		if err := rows.Scan(&t, &n); err != nil {
-			return st, err
-		}
-		st.Languages[t] = n
-	}
-	if err := rows.Err(); err != nil {
-		return st, err
-	}
-	err = s.reader.QueryRowContext(ctx, `SELECT count(*) FROM knowledge_articles`).Scan(&st.Articles)
-	return st, err
-}
-
-// KnowledgeDocFreq returns how many indexed articles contain each term (any column).
-func (s *Store) KnowledgeDocFreq(ctx context.Context, terms []string) (map[string]int, error) {
-	out := make(map[string]int, len(terms))
-	stmt, err := s.reader.PrepareContext(ctx, `SELECT doc FROM knowledge_vocab WHERE term = ?`)
-	if err != nil {
-		return nil, fmt.Errorf("store: doc freq: %w", classify(err))
-	}
-	defer stmt.Close()
-	for _, t := range terms {
-		var n int
-		err := stmt.QueryRowContext(ctx, t).Scan(&n)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("store: doc freq: %w", classify(err))
+			return nil, err
 		}
 		out[t] = n
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // KnowledgeEmbedding is one article's vector.
