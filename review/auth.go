@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -212,29 +213,66 @@ func safeNext(next string) string {
 }
 
 func (s *Server) loginPost(w http.ResponseWriter, r *http.Request, _ *identity) {
-	ctx := r.Context()
 	c, err := r.Cookie(loginCookie)
 	form := r.PostFormValue("csrf")
 	if err != nil || c.Value == "" || form == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(form)) != 1 {
 		s.fail(w, r, errCSRF, false)
 		return
 	}
-	name := strings.TrimSpace(r.PostFormValue("username"))
-	password := r.PostFormValue("password")
+	if _, err := s.passwordLogin(w, r, r.PostFormValue("username"), r.PostFormValue("password")); err != nil {
+		var he *httpError
+		if errors.As(err, &he) && (he.code == http.StatusUnauthorized || he.code == http.StatusTooManyRequests) {
+			s.renderLogin(w, r, he.code, he.msg)
+			return
+		}
+		s.fail(w, r, err, false)
+		return
+	}
+	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+}
+
+// apiLogin is the scripting sign-in: POST /api/login with a JSON body
+// {"username": …, "password": …}. Requiring application/json keeps it out of
+// reach of cross-site forms (login CSRF) without a token: browsers cannot
+// send that type cross-site without a CORS preflight, which this server never
+// grants. It answers with the session cookie and the CSRF token.
+func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request, _ *identity) {
+	if mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); strings.TrimSpace(strings.ToLower(mt)) != "application/json" {
+		s.fail(w, r, &httpError{code: http.StatusUnsupportedMediaType, msg: "send the credentials as application/json"}, true)
+		return
+	}
+	var body struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		s.fail(w, r, badRequest("bad JSON body"), true)
+		return
+	}
+	id, err := s.passwordLogin(w, r, body.Username, body.Password)
+	if err != nil {
+		s.fail(w, r, err, true)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"name": id.Name, "role": id.Role, "csrf_token": id.CSRF})
+}
+
+// passwordLogin checks a user name and password under the rate limit and starts a session.
+func (s *Server) passwordLogin(w http.ResponseWriter, r *http.Request, name, password string) (*identity, error) {
+	ctx := r.Context()
+	name = strings.TrimSpace(name)
 	keys := []string{"user:" + strings.ToLower(name), "ip:" + clientIP(r)}
 	if wait := s.limiter.blocked(keys...); wait > 0 {
 		_ = s.st.RecordReview(ctx, store.ReviewRecord{Action: store.ReviewAction{Actor: name, Action: "login_throttled", Detail: "from " + clientIP(r)}})
 		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
-		s.renderLogin(w, r, http.StatusTooManyRequests, "Too many failed sign-ins. Try again later.")
-		return
+		return nil, &httpError{code: http.StatusTooManyRequests, msg: "Too many failed sign-ins. Try again later."}
 	}
 	u, err := s.st.ReviewUser(ctx, name)
 	hash := []byte(nil)
 	if err == nil {
 		hash = []byte(u.PasswordHash)
 	} else if !errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, err, false)
-		return
+		return nil, err
 	}
 	if hash == nil {
 		hash = dummyHash()
@@ -246,16 +284,15 @@ func (s *Server) loginPost(w http.ResponseWriter, r *http.Request, _ *identity) 
 	if err != nil || cmpErr != nil || u.Disabled || !Role(u.Role).Valid() {
 		s.limiter.fail(keys...)
 		_ = s.st.RecordReview(ctx, store.ReviewRecord{Action: store.ReviewAction{Actor: name, Action: "login_failed", Detail: "from " + clientIP(r)}})
-		s.renderLogin(w, r, http.StatusUnauthorized, "Wrong user name or password.")
-		return
+		return nil, &httpError{code: http.StatusUnauthorized, msg: "Wrong user name or password."}
 	}
 	s.limiter.reset(keys[0])
-	if _, err := s.startSession(w, r, u.Name, Role(u.Role), "password"); err != nil {
-		s.fail(w, r, err, false)
-		return
+	id, err := s.startSession(w, r, u.Name, Role(u.Role), "password")
+	if err != nil {
+		return nil, err
 	}
 	_ = s.st.RecordReview(ctx, store.ReviewRecord{Action: store.ReviewAction{Actor: u.Name, Role: u.Role, Action: "login", Detail: "password, from " + clientIP(r), OK: true}})
-	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+	return id, nil
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, id *identity) {

@@ -151,6 +151,7 @@ func (s *Server) routeTable() []route {
 		// Public: the sign-in pages.
 		route{method: "GET", path: "/login", handler: s.loginPage},
 		route{method: "POST", path: "/login", handler: s.loginPost},
+		route{method: "POST", path: "/api/login", api: true, handler: s.apiLogin},
 		route{method: "GET", path: "/auth/oidc/login", handler: s.oidcLogin},
 		route{method: "GET", path: oidcCallbackPath, handler: s.oidcCallback},
 	)
