@@ -192,7 +192,7 @@ func (s *Stage) Backfill(ctx context.Context, items []BackfillItem, progress fun
 				return rep, err
 			}
 		}
-		resp, err := s.sf.CompositeGraph(ctx, g, salesforce.AutoAssign(s.cfg.AutoAssign), salesforce.AllowDuplicateSave(false))
+		resp, err := s.sf.CompositeGraph(ctx, g, s.callOpts(&plan{autoAssign: s.cfg.AutoAssign})...)
 		rep.APICalls++
 		if err != nil {
 			// The whole request failed; its outcome may be unknown: the

@@ -17,9 +17,12 @@ type Config struct {
 	Status StatusValues `yaml:"status"`
 	// Escalation says how an escalation is written.
 	Escalation EscalationConfig `yaml:"escalation"`
-	// AutoAssign sends `Sforce-Auto-Assign: TRUE` so the org's assignment
-	// rules route new and escalated cases. Default false (the header is sent as FALSE).
-	AutoAssign bool `yaml:"auto_assign"`
+	// AutoAssign sets the Sforce-Auto-Assign header on the app's writes:
+	// true sends TRUE (the org's active assignment rules route the case),
+	// false sends FALSE (cases stay with the integration user or the Owner
+	// the org defaults). Unset sends nothing: the salesforce section's
+	// auto_assign, else Salesforce's own default, applies.
+	AutoAssign *bool `yaml:"auto_assign"`
 	// DryRun (shadow mode) records the writes the app would make and sends none.
 	DryRun bool `yaml:"dry_run"`
 	// AgentName is the app's identity in the audit trail and on Tasks. Default "triage".

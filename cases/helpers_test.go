@@ -32,9 +32,10 @@ type lossyDoer struct {
 	hc   *http.Client
 	drop atomic.Int32
 	// rate, when set, drops this share of composite answers (seeded).
-	mu   sync.Mutex
-	rate float64
-	rng  *rand.Rand
+	mu     sync.Mutex
+	rate   float64
+	rng    *rand.Rand
+	assign []string // Sforce-Auto-Assign of each composite request
 }
 
 func (d *lossyDoer) lose() bool {
@@ -44,6 +45,11 @@ func (d *lossyDoer) lose() bool {
 }
 
 func (d *lossyDoer) Do(r *http.Request) (*http.Response, error) {
+	if strings.Contains(r.URL.Path, "/composite") {
+		d.mu.Lock()
+		d.assign = append(d.assign, r.Header.Get("Sforce-Auto-Assign"))
+		d.mu.Unlock()
+	}
 	resp, err := d.hc.Do(r)
 	if err == nil && resp.StatusCode == 200 && strings.Contains(r.URL.Path, "/composite") && (d.drop.Load() > 0 || d.lose()) {
 		if d.drop.Load() > 0 {

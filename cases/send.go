@@ -31,7 +31,11 @@ func addTo(b *salesforce.CompositeRequest, ws []Write) {
 // duplicate rule header so the org's Contact duplicate rule runs and blocks a
 // second contact (DUPLICATES_DETECTED is then handled by using the match).
 func (s *Stage) callOpts(p *plan) []salesforce.CallOption {
-	return []salesforce.CallOption{salesforce.AutoAssign(p.autoAssign), salesforce.AllowDuplicateSave(false)}
+	opts := []salesforce.CallOption{salesforce.AllowDuplicateSave(false)}
+	if p.autoAssign != nil {
+		opts = append(opts, salesforce.AutoAssign(*p.autoAssign))
+	}
+	return opts
 }
 
 // send runs the plan as one /composite request (allOrNone), retrying at most

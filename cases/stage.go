@@ -377,7 +377,7 @@ type plan struct {
 	createOnly  []string // create-only Case fields in the case write
 	taskSubject string
 	mid         string // MessageIdentifier
-	autoAssign  bool
+	autoAssign  *bool  // nil: no header
 }
 
 func (s *Stage) plan(ctx context.Context, m store.Message, in Input, cs *caseSnapshot, o planOpts) (*plan, error) {
@@ -517,7 +517,10 @@ func (s *Stage) plan(ctx context.Context, m store.Message, in Input, cs *caseSna
 			cf["Status"] = s.cfg.Status.Escalated
 		}
 		p.res.Escalated = true
-		p.autoAssign = s.cfg.AutoAssign || s.cfg.Escalation.AutoAssign
+		p.autoAssign = s.cfg.AutoAssign
+		if s.cfg.Escalation.AutoAssign {
+			p.autoAssign = boolp(true)
+		}
 		notes = append(notes, "Escalated: "+nonEmpty(c.EscalationReason, "classifier asked for escalation")+".")
 	} else {
 		p.autoAssign = s.cfg.AutoAssign

@@ -258,6 +258,9 @@ func TestEscalation(t *testing.T) {
 	if c["IsEscalated"] != true || c["Status"] != "Escalated" || c["AI_Escalation_Reason__c"] != "legal_threat" {
 		t.Errorf("case %v", c)
 	}
+	if a := e.doer.assign; len(a) != 1 || a[0] != "TRUE" {
+		t.Errorf("Sforce-Auto-Assign on the escalation: %q", a)
+	}
 	// Status only, configurable.
 	s2 := e.stage(Config{Escalation: EscalationConfig{SetIsEscalated: boolp(false)}})
 	in2 := newEmail("eve2@customer.example", "e2@customer.example", "Angry")
@@ -268,6 +271,9 @@ func TestEscalation(t *testing.T) {
 	}
 	if c := e.record("Case", r2.CaseID); c["IsEscalated"] == true || c["Status"] != "Escalated" {
 		t.Errorf("case %v", c)
+	}
+	if a := e.doer.assign; len(a) != 2 || a[1] != "" {
+		t.Errorf("Sforce-Auto-Assign without auto_assign: %q", a)
 	}
 }
 
