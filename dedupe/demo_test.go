@@ -103,58 +103,65 @@ func TestDemoMailbox(t *testing.T) {
 		}
 		t.Logf("%-45s expect %-16s → skip=%v activity=%v reason=%s reply=%v by=%s case=%s parent=%s reopen=%v contact=%s create=%v ambiguous=%v",
 			name, e.Expect, r.Skip, r.Activity, r.Reason, r.IsReply, r.MatchedBy, r.CaseID, r.ParentCaseID, r.Reopen, r.ContactID, r.CreateContact != nil, r.AmbiguousContact)
-		threadOK := func() bool {
-			if e.Thread == "" {
-				return true
-			}
-			key := r.ThreadKey
-			if r.Activity {
-				key = r.AttachToThreadKey
-			}
-			if prev, ok := threadKeys[e.Thread]; ok {
-				return prev == key || (e.Related != "" && (r.CaseID == e.Related || r.AttachToCaseID == e.Related))
-			}
-			threadKeys[e.Thread] = key
+		checkDemo(t, name, e, r, threadKeys)
+	}
+}
+
+// checkDemo checks one decision against its label; threadKeys maps the
+// demo's thread labels to the thread keys seen so far.
+func checkDemo(t *testing.T, name string, e demo.Expectation, r Result, threadKeys map[string]string) {
+	t.Helper()
+	threadOK := func() bool {
+		if e.Thread == "" {
 			return true
 		}
-		switch reason, isSkip := e.Skip(); {
-		case isSkip && e.HasTag("about_existing_case"):
-			if !r.Activity || r.Skip || !slices.Contains(skipReasons[reason], r.Reason) {
-				t.Errorf("%s: want an activity (%s) on its case, got %+v", name, reason, r)
-			} else if e.Related != "" && r.AttachToCaseID != e.Related {
-				t.Errorf("%s: attached to case %q, want %q", name, r.AttachToCaseID, e.Related)
-			} else if !threadOK() {
-				t.Errorf("%s: attached to thread %s, not the thread of %s", name, r.AttachToThreadKey, e.Thread)
-			}
-		case isSkip:
-			if !r.Skip || !slices.Contains(skipReasons[reason], r.Reason) {
-				t.Errorf("%s: want skip (%s), got %+v", name, reason, r)
-			}
-		case e.Expect == demo.ExpectDuplicate:
-			if !r.Skip || r.Reason != ReasonDuplicate {
-				t.Errorf("%s: want duplicate, got %+v", name, r)
-			}
-		case e.Expect == demo.ExpectReply:
-			if r.Skip || r.Activity || !r.IsReply || (e.Related != "" && r.CaseID != e.Related) || !threadOK() {
-				t.Errorf("%s: want a reply to %s/%s, got %+v", name, e.Thread, e.Related, r)
-			}
-			if e.HasTag("reopen") && !r.Reopen {
-				t.Errorf("%s: want reopen, got %+v", name, r)
-			}
-		case e.Expect == demo.ExpectCase:
-			if r.Skip || r.Activity || r.CaseID != "" || r.Reopen {
-				t.Errorf("%s: want a new case, got %+v", name, r)
-			}
-			if e.HasTag("reply_to_old_closed_case") && r.ParentCaseID != e.Related {
-				t.Errorf("%s: want a new case linked to %s, got %+v", name, e.Related, r)
-			}
-			if !threadOK() {
-				t.Errorf("%s: thread mismatch", name)
-			}
-		case e.Expect == demo.ExpectDead:
-			// Parsed after all (lenient parser): any decision is fine here.
-		default:
-			t.Errorf("%s: unknown expectation %q", name, e.Expect)
+		key := r.ThreadKey
+		if r.Activity {
+			key = r.AttachToThreadKey
 		}
+		if prev, ok := threadKeys[e.Thread]; ok {
+			return prev == key || (e.Related != "" && (r.CaseID == e.Related || r.AttachToCaseID == e.Related))
+		}
+		threadKeys[e.Thread] = key
+		return true
+	}
+	switch reason, isSkip := e.Skip(); {
+	case isSkip && e.HasTag("about_existing_case"):
+		if !r.Activity || r.Skip || !slices.Contains(skipReasons[reason], r.Reason) {
+			t.Errorf("%s: want an activity (%s) on its case, got %+v", name, reason, r)
+		} else if e.Related != "" && r.AttachToCaseID != e.Related {
+			t.Errorf("%s: attached to case %q, want %q", name, r.AttachToCaseID, e.Related)
+		} else if !threadOK() {
+			t.Errorf("%s: attached to thread %s, not the thread of %s", name, r.AttachToThreadKey, e.Thread)
+		}
+	case isSkip:
+		if !r.Skip || !slices.Contains(skipReasons[reason], r.Reason) {
+			t.Errorf("%s: want skip (%s), got %+v", name, reason, r)
+		}
+	case e.Expect == demo.ExpectDuplicate:
+		if !r.Skip || r.Reason != ReasonDuplicate {
+			t.Errorf("%s: want duplicate, got %+v", name, r)
+		}
+	case e.Expect == demo.ExpectReply:
+		if r.Skip || r.Activity || !r.IsReply || (e.Related != "" && r.CaseID != e.Related) || !threadOK() {
+			t.Errorf("%s: want a reply to %s/%s, got %+v", name, e.Thread, e.Related, r)
+		}
+		if e.HasTag("reopen") && !r.Reopen {
+			t.Errorf("%s: want reopen, got %+v", name, r)
+		}
+	case e.Expect == demo.ExpectCase:
+		if r.Skip || r.Activity || r.CaseID != "" || r.Reopen {
+			t.Errorf("%s: want a new case, got %+v", name, r)
+		}
+		if e.HasTag("reply_to_old_closed_case") && r.ParentCaseID != e.Related {
+			t.Errorf("%s: want a new case linked to %s, got %+v", name, e.Related, r)
+		}
+		if !threadOK() {
+			t.Errorf("%s: thread mismatch", name)
+		}
+	case e.Expect == demo.ExpectDead:
+		// Parsed after all (lenient parser): any decision is fine here.
+	default:
+		t.Errorf("%s: unknown expectation %q", name, e.Expect)
 	}
 }

@@ -208,14 +208,23 @@ func (s *Stage) Prefetch(ctx context.Context, batch []store.Message) error {
 }
 
 // prefetchMessages is the batch plus the lookahead, without the messages a
-// fresh prefetch already covered.
+// fresh prefetch already covered. Nothing when the whole batch is covered:
+// the lookahead is then fetched for in one round when the first message
+// beyond it comes up, not a few messages at a time (which would cost a
+// query per batch).
 func (s *Stage) prefetchMessages(ctx context.Context, batch []store.Message) ([]store.Message, error) {
+	s.pf.mu.Lock()
+	covered := func(id int64) bool { at, ok := s.pf.covered[id]; return ok && s.fresh(at) }
+	if !slices.ContainsFunc(batch, func(m store.Message) bool { return !covered(m.ID) }) {
+		s.pf.mu.Unlock()
+		return nil, nil
+	}
+	s.pf.mu.Unlock()
 	ids, err := s.st.DedupeLookaheadIDs(ctx, s.cfg.Prefetch.Lookahead)
 	if err != nil {
 		return nil, err
 	}
 	s.pf.mu.Lock()
-	covered := func(id int64) bool { at, ok := s.pf.covered[id]; return ok && s.fresh(at) }
 	seen := map[int64]bool{}
 	var out []store.Message
 	for _, m := range batch {
