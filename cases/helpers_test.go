@@ -63,7 +63,7 @@ func (d *lossyDoer) Do(r *http.Request) (*http.Response, error) {
 }
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	org    *sfsim.Server
 	sf     *salesforce.Client
 	st     *store.Store
@@ -75,7 +75,7 @@ type env struct {
 
 func (e *env) now() time.Time { return e.clock }
 
-func newEnv(t *testing.T, extra ...sfdx.Field) *env {
+func newEnv(t testing.TB, extra ...sfdx.Field) *env {
 	t.Helper()
 	org, err := sfsim.New(sfsim.Options{ClientID: "3MVG9cases", ClientSecret: "cases-secret", Username: "triage@example.com", ExtraFields: extra})
 	if err != nil {

@@ -494,3 +494,38 @@ func (e *env) hideLedger(t *testing.T) {
 		}
 	}
 }
+
+func TestReopenAndLinkedCase(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.stage(Config{})
+	first := newEmail("ola@customer.example", "o1@customer.example", "Printer")
+	r1, err := s.Process(ctx, e.msg("o1@customer.example"), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sf.Update(ctx, "Case", r1.CaseID, map[string]any{"Status": "Closed"}); err != nil {
+		t.Fatal(err)
+	}
+	// Within the reopen window: the same case opens again.
+	in := reply(first, r1.CaseID, r1.ContactID, "o2@customer.example")
+	in.Dedupe.Reopen, in.Dedupe.CaseClosed = true, true
+	r2, err := s.Process(ctx, e.msg("o2@customer.example"), in)
+	if err != nil || !r2.Reopened || r2.CaseID != r1.CaseID {
+		t.Fatalf("%+v %v", r2, err)
+	}
+	if c := e.record("Case", r1.CaseID); c["Status"] != "Working" {
+		t.Fatalf("case %v", c["Status"])
+	}
+	// After the window: a new case linked to the old one.
+	late := newEmail("ola@customer.example", "o3@customer.example", "Re: Printer")
+	late.Dedupe.IsReply, late.Dedupe.ParentCaseID, late.Dedupe.CreateContact, late.Dedupe.ContactID = true, r1.CaseID, nil, r1.ContactID
+	late.Dedupe.ThreadKey = first.Dedupe.ThreadKey + "x"
+	r3, err := s.Process(ctx, e.msg("o3@customer.example"), late)
+	if err != nil || r3.Action != ActionCreated || r3.CaseID == r1.CaseID {
+		t.Fatalf("%+v %v", r3, err)
+	}
+	if c := e.record("Case", r3.CaseID); c["ParentId"] != r1.CaseID || c["ContactId"] != r1.ContactID {
+		t.Fatalf("linked case %v", c)
+	}
+}
