@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/triage-dev/triage/ingest/imaptest"
+	"github.com/triage-dev/triage/store"
 )
 
 // BenchmarkIngestDovecot loads 5,000 generated support emails plus one with
@@ -45,7 +46,7 @@ func BenchmarkIngestDovecot(b *testing.B) {
 	total := n + 1
 	b.Logf("mailbox: %d messages, %.1f MB", total, float64(bytesTotal)/(1<<20))
 
-	var bareTime, ingestTime time.Duration
+	var bareTime, ingestTime, noStoreTime time.Duration
 	var peakHeap, peakRSS uint64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -54,6 +55,15 @@ func BenchmarkIngestDovecot(b *testing.B) {
 			b.Fatalf("bare fetch got %d messages, want %d", got, total)
 		}
 		bareTime += time.Since(start)
+
+		// Fetch and parse only: what ingest costs without the store.
+		ns := NewSyncer(mailboxConfig(srv), nullRecorder{})
+		start = time.Now()
+		if got, err := ns.SyncOnce(context.Background()); err != nil || got != total {
+			b.Fatalf("ingest without store: %d, %v", got, err)
+		}
+		noStoreTime += time.Since(start)
+		ns.Close()
 
 		st := openStore(b, b.TempDir())
 		cfg := mailboxConfig(srv)
@@ -82,11 +92,27 @@ func BenchmarkIngestDovecot(b *testing.B) {
 	b.ReportMetric(bareRate, "bare_msgs/s")
 	b.ReportMetric(ingestRate, "ingest_msgs/s")
 	b.ReportMetric(ingestRate/bareRate, "ratio")
+	b.ReportMetric(float64(total*b.N)/noStoreTime.Seconds(), "nostore_msgs/s")
 	b.ReportMetric(float64(peakHeap)/(1<<20), "peak_heap_MB")
 	if peakRSS > 0 {
 		b.ReportMetric(float64(peakRSS)/(1<<20), "peak_rss_MB")
 	}
 }
+
+// nullRecorder records nothing: it isolates fetch+parse from SQLite.
+type nullRecorder struct{}
+
+func (nullRecorder) RecordMessage(context.Context, store.NewMessage) (store.RecordResult, error) {
+	return store.RecordResult{New: true}, nil
+}
+func (nullRecorder) MailboxState(context.Context, string, string) (store.MailboxState, error) {
+	return store.MailboxState{}, nil
+}
+func (nullRecorder) ResetMailbox(context.Context, string, string, uint32) error { return nil }
+func (nullRecorder) Unacked(context.Context, string, string, uint32, int) ([]store.Location, error) {
+	return nil, nil
+}
+func (nullRecorder) MarkAcked(context.Context, string, string, uint32, []uint32) error { return nil }
 
 // bareFetch is the baseline: one UID FETCH 1:* BODY.PEEK[], literals read
 // and thrown away, nothing else.
