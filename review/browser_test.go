@@ -2,6 +2,7 @@ package review
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -20,6 +21,8 @@ import (
 	"github.com/triage-dev/triage/classify"
 	"github.com/triage-dev/triage/ingest"
 	"github.com/triage-dev/triage/knowledge"
+	"github.com/triage-dev/triage/salesforce"
+	"github.com/triage-dev/triage/salesforce/sfsim"
 	"github.com/triage-dev/triage/store"
 )
 
@@ -81,9 +84,69 @@ func seedDemo(t *testing.T, e *env) {
 	e.clock.mu.Unlock()
 }
 
+// sfCorrector is a test Corrector that writes the correction to the
+// emulator's Case the way the pipeline's does (the AI fields), so the browser
+// test sees the change land in Salesforce.
+type sfCorrector struct {
+	f  *fakes
+	sf *salesforce.Client
+	st *store.Store
+}
+
+func (c sfCorrector) Correct(ctx context.Context, corr Correction) error {
+	if err := c.f.Correct(ctx, corr); err != nil {
+		return err
+	}
+	var cr cases.Result
+	if ok, err := c.st.StageData(ctx, corr.MessageID, cases.StageName, &cr); err != nil || !ok || cr.CaseID == "" {
+		return fmt.Errorf("message %d has no case (%v)", corr.MessageID, err)
+	}
+	return c.sf.Update(ctx, "Case", cr.CaseID, map[string]any{"AI_Category__c": corr.Category, "AI_Priority__c": corr.Priority})
+}
+
+// emulatedCase starts the Salesforce emulator with one Case and points the
+// "escalated" message at it.
+func emulatedCase(t *testing.T) (*sfsim.Server, *salesforce.Client) {
+	t.Helper()
+	sim, err := sfsim.New(sfsim.Options{ClientID: "cid", ClientSecret: "secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := httptest.NewServer(sim)
+	t.Cleanup(org.Close)
+	sf, err := salesforce.New(context.Background(), salesforce.Config{LoginURL: org.URL, Auth: salesforce.AuthConfig{
+		Flow: salesforce.FlowClientCredentials, ClientID: "cid", ClientSecret: "secret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, sf
+}
+
+func caseField(sim *sfsim.Server, id, field string) any {
+	for _, r := range sim.Records("Case") {
+		if r["Id"] == id {
+			return r[field]
+		}
+	}
+	return nil
+}
+
 func TestBrowser(t *testing.T) {
 	exe := findChromium(t)
-	e := newEnv(t, true)
+	sim, sf := emulatedCase(t)
+	var corrector sfCorrector
+	e := newEnv(t, true, func(_ *Config, d *Deps) { d.Corrector = &corrector })
+	corrector = sfCorrector{f: e.fakes, sf: sf, st: e.st}
+	bctx := context.Background()
+	caseID, err := sf.Create(bctx, "Case", map[string]any{"Subject": "I will sue you over this refund", "Origin": "Email", "AI_Category__c": "REFUND"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.Write(bctx, func(tx *sql.Tx) error {
+		return e.st.PutStageData(bctx, tx, e.ids["escalated"], cases.StageName, cases.Result{CaseID: caseID, Action: "created"})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	seedDemo(t, e)
 
 	shots := filepath.Join("testdata", "screenshots")
@@ -131,7 +194,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), "admin1"),
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct horse battery"),
 	))
-	_, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`.login button[type=submit]`)))
+	_, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`.login button[type=submit]`)))
 	must("submit login", err)
 	title, err := chromedp.Run(ctx, chromedp.Title())
 	must("title", err)
@@ -157,6 +220,9 @@ func TestBrowser(t *testing.T) {
 	}
 	if it, _ := e.st.ReviewItem(context.Background(), e.ids["escalated"]); it.Status != "corrected" {
 		t.Fatalf("item after browser correction: %+v", it)
+	}
+	if got := caseField(sim, caseID, "AI_Category__c"); got != "PAYMENT" {
+		t.Fatalf("the emulator's Case has AI_Category__c %v after the correction, want PAYMENT", got)
 	}
 
 	// Replay a dead letter.
