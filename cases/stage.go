@@ -477,7 +477,9 @@ func (s *Stage) plan(ctx context.Context, m store.Message, in Input, cs *caseSna
 		cf["Subject"] = strings.TrimSpace(subj)
 		cf["Description"] = s.trunc(s.redact(in.Parsed.Text), s.cfg.Truncate.Description)
 		cf["Origin"] = "Email"
-		cf["SuppliedEmail"] = senderAddr(in)
+		if a := senderAddr(in); a != "" {
+			cf["SuppliedEmail"] = truncate(a, 80)
+		}
 		if n := in.Parsed.From.Name; n != "" {
 			cf["SuppliedName"] = s.trunc(n, 80)
 		}
@@ -579,13 +581,13 @@ func (s *Stage) plan(ctx context.Context, m store.Message, in Input, cs *caseSna
 	}
 
 	// Task: what the app did and why.
-	verb := "updated case from a reply"
+	subject, lead := "triage: case updated from a reply", "Updated this case from a reply by %s (agent %s)."
 	if p.res.Action == ActionCreated {
-		verb = "created case from email"
+		subject, lead = "triage: case created from an email", "Created this case from an email by %s (agent %s)."
 	}
-	p.taskSubject = s.trunc("triage: "+verb, 200) + " " + marker(p.mid)
+	p.taskSubject = subject + " " + marker(p.mid)
 	body := []string{
-		fmt.Sprintf("%s %s (agent %s).", strings.ToUpper(verb[:1])+verb[1:], in.Parsed.From.Addr, s.cfg.AgentName),
+		fmt.Sprintf(lead, senderAddr(in), s.cfg.AgentName),
 		fmt.Sprintf("Category %s (confidence %.2f), priority %s, sentiment %s, language %s.",
 			nonEmpty(c.Category, "unknown"), c.Confidence, nonEmpty(c.Priority, "unknown"), nonEmpty(c.Sentiment, "unknown"), nonEmpty(c.Language, "und")),
 	}
@@ -698,10 +700,12 @@ func (s *Stage) emailFields(ctx context.Context, m store.Message, in Input, pare
 		"Incoming":          true,
 		"MessageIdentifier": mid,
 		"ThreadIdentifier":  s.trunc(threadIdentifier(p, mid), 255),
-		"FromAddress":       senderAddr(in),
 		"Subject":           s.trunc(p.Subject, t.EmailSubj),
 		"TextBody":          s.trunc(s.redact(p.Text), t.TextBody),
 		"Status":            "0", // New
+	}
+	if a := senderAddr(in); a != "" {
+		f["FromAddress"] = truncate(a, 1000)
 	}
 	if p.From.Name != "" {
 		f["FromName"] = s.trunc(p.From.Name, 1000)
