@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/abadojack/whatlanggo"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/triage-dev/triage/store"
@@ -153,12 +152,7 @@ func (k *Knowledge) readJSONL(path string) ([]Article, error) {
 }
 
 func (k *Knowledge) guessLanguage(text string) string {
-	if info := whatlanggo.Detect(text); info.IsReliable() {
-		if l := langBase(info.Lang.Iso6391()); l != "" {
-			return l
-		}
-	}
-	return k.cfg.DefaultLanguage
+	return detect(text, k.cfg.DefaultLanguage)
 }
 
 // frontMatter is the optional YAML header of a Markdown file.

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/abadojack/whatlanggo"
-
 	"github.com/triage-dev/triage/store"
 )
 
@@ -133,13 +131,7 @@ func (k *Knowledge) detectLanguage(tag, text string) string {
 	if l := langBase(tag); l != "" {
 		return l
 	}
-	info := whatlanggo.Detect(text)
-	if info.IsReliable() {
-		if l := langBase(info.Lang.Iso6391()); l != "" {
-			return l
-		}
-	}
-	return langBase(k.cfg.DefaultLanguage)
+	return detect(text, k.cfg.DefaultLanguage)
 }
 
 // Search ranks articles for a query, best first. Matches in the query's

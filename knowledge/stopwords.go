@@ -15,7 +15,7 @@ under until up upon us ve very via was wasn we were weren what when where which 
 wouldn yet you your yours yourself yourselves
 hello hi hey dear thanks thank thx regards best kind kindly cheers please pls sincerely team greetings morning afternoon
 evening sir madam mr mrs ms hope help know would could wrote sent ok okay yes also asap soon today yesterday tomorrow
-week day days month`,
+week day days month anything something nothing everything ago last two three already getting keeps`,
 	"de": `aber alle allem allen aller alles als also am an ander andere anderem anderen anderer anderes auch auf aus bei bin bis
 bist da damit dann das dass daß dein deine dem den denn der des dessen deshalb die dies diese diesem diesen dieser dieses
 doch dort du durch ein eine einem einen einer eines einig einige er es etwas euer eure für gegen gewesen hab habe haben
