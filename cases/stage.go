@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -133,7 +134,20 @@ type Stage struct {
 	closeAt  float64
 	catValue func(string) string
 	onChange func(context.Context, CaseChange)
+	// inflight holds the ids of messages being written by this process: a
+	// second worker that got the same message (its lease expired while the
+	// first still waited on Salesforce) must not send it in parallel.
+	inflight sync.Map
 }
+
+// busyError: another worker of this process is writing the message.
+type busyError struct{ id int64 }
+
+func (e busyError) Error() string {
+	return fmt.Sprintf("cases: message %d is being written by another worker", e.id)
+}
+func (busyError) Temporary() bool           { return true }
+func (busyError) RetryAfter() time.Duration { return 5 * time.Second }
 
 // NewStage builds the stage. sf nil (or a nil *salesforce.Client) means
 // offline: every message is handled as in dry-run.
@@ -194,6 +208,10 @@ func (s *Stage) Process(ctx context.Context, m store.Message, in Input) (Result,
 	if in.Dedupe.Skip {
 		return Result{Action: ActionNone, Detail: "skipped by dedupe: " + in.Dedupe.Reason}, nil
 	}
+	if _, busy := s.inflight.LoadOrStore(m.ID, struct{}{}); busy {
+		return Result{}, busyError{m.ID}
+	}
+	defer s.inflight.Delete(m.ID)
 	led, hasLed, err := s.st.CasesLedger(ctx, m.ID)
 	if err != nil {
 		return Result{}, err

@@ -529,3 +529,19 @@ func TestReopenAndLinkedCase(t *testing.T) {
 		t.Fatalf("linked case %v", c)
 	}
 }
+
+func TestSecondWorkerOnSameMessageWaits(t *testing.T) {
+	e := newEnv(t)
+	s := e.stage(Config{})
+	m := e.msg("busy@x.example")
+	s.inflight.Store(m.ID, struct{}{}) // the first worker is still waiting on Salesforce
+	_, err := s.Process(context.Background(), m, newEmail("b@x.example", "busy@x.example", "x"))
+	var tmp interface{ Temporary() bool }
+	if !errors.As(err, &tmp) || !tmp.Temporary() || e.count("Case", nil) != 0 {
+		t.Fatalf("err %v", err)
+	}
+	s.inflight.Delete(m.ID)
+	if _, err := s.Process(context.Background(), m, newEmail("b@x.example", "busy@x.example", "x")); err != nil {
+		t.Fatal(err)
+	}
+}
