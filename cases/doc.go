@@ -23,10 +23,11 @@
 // before our commit — first asks Salesforce for the EmailMessage by
 // MessageIdentifier (the Task by its subject marker for activities). Because
 // the request was all-or-none, one record found proves all were written: the
-// stage records them and sends nothing. The one window left is two workers
-// sending the same message at the same moment (a lease that expired while
-// the first was still waiting on Salesforce); the pipeline's lease must be
-// longer than the Salesforce timeout.
+// stage records them and sends nothing. Two workers of one process never
+// send the same message at once (an in-flight set answers the second with a
+// temporary error); across processes, a crashed process's message comes back
+// only when its lease expires, long after its last request ended, as long as
+// the pipeline's lease is longer than the Salesforce timeout.
 //
 // Every write, sent, refused or only planned (dry-run, or no org
 // configured), is appended to a hash-chained audit table (cases_audit, with
