@@ -2,6 +2,7 @@ package cases
 
 import (
 	"fmt"
+	"log/slog"
 	"net/url"
 	"regexp"
 	"slices"
@@ -374,3 +375,29 @@ func (m *FieldMap) intents() []intentField {
 		{"ai_priority", m.AIPriority}, {"external_id", m.ExternalID},
 	}
 }
+
+// String redacts the secret so a printed config never shows it.
+func (w WebhookConfig) String() string {
+	if w.Secret == "" {
+		return "{secret: unset}"
+	}
+	return "{secret: [redacted]}"
+}
+
+// LogValue redacts the secret in slog output.
+func (w WebhookConfig) LogValue() slog.Value { return slog.StringValue(w.String()) }
+
+// String redacts the webhook URL (Slack-style URLs carry their token in the path).
+func (a AlertConfig) String() string {
+	u := "unset"
+	if a.URL != "" {
+		u = "[redacted]"
+		if p, err := url.Parse(a.URL); err == nil {
+			u = p.Scheme + "://" + p.Host + "/[redacted]"
+		}
+	}
+	return fmt.Sprintf("{url: %s, min_interval: %s}", u, a.MinInterval)
+}
+
+// LogValue redacts the URL in slog output.
+func (a AlertConfig) LogValue() slog.Value { return slog.StringValue(a.String()) }

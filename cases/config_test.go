@@ -1,6 +1,8 @@
 package cases
 
 import (
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -56,5 +58,19 @@ func TestConfigValidateKeyPaths(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestSecretsRedacted(t *testing.T) {
+	c := Config{Webhook: WebhookConfig{Secret: "s3cr3t-value-0123456789"}, Alerts: AlertConfig{URL: "https://hooks.slack.com/services/T000/B000/XXXXSECRET"}}
+	for _, s := range []string{fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c)} {
+		if strings.Contains(s, "s3cr3t") || strings.Contains(s, "XXXXSECRET") {
+			t.Fatalf("secret printed: %s", s)
+		}
+	}
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("cfg", "webhook", c.Webhook, "alerts", c.Alerts)
+	if strings.Contains(b.String(), "s3cr3t") || strings.Contains(b.String(), "XXXXSECRET") || !strings.Contains(b.String(), "hooks.slack.com") {
+		t.Fatalf("log: %s", b.String())
 	}
 }
