@@ -2,15 +2,14 @@ package imaptest
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"os/user"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -24,116 +23,18 @@ const DovecotPath = "/usr/sbin/dovecot"
 // variable is set, where a missing Dovecot is a failure.
 func StartDovecot(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	bin := DovecotPath
-	if _, err := os.Stat(bin); err != nil {
-		if p, lerr := exec.LookPath("dovecot"); lerr == nil {
-			bin = p
-		} else {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("imaptest: dovecot not installed (apt-get install dovecot-imapd): %v", err)
-			}
-			t.Skipf("dovecot not installed: %v", err)
+	s, stop, err := LaunchDovecot("", opts...)
+	if errors.Is(err, exec.ErrNotFound) {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("imaptest: %v", err)
 		}
+		t.Skipf("%v", err)
 	}
-	o := buildOptions(opts)
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ { // the free port may be taken between probe and bind
-		s, err := startDovecot(t, bin, o)
-		if err == nil {
-			return s
-		}
-		lastErr = err
-	}
-	t.Fatalf("imaptest: start dovecot: %v", lastErr)
-	return nil
-}
-
-func startDovecot(t testing.TB, bin string, o options) (*Server, error) {
-	// A short directory: Dovecot's unix sockets live under it (108-byte limit).
-	dir, err := os.MkdirTemp("", "dovecot-")
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	// imap-login runs as an unprivileged user that must reach the sockets.
-	if err := os.Chmod(dir, 0o755); err != nil {
-		return nil, err
-	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	ids, err := dovecotIdentity()
-	if err != nil {
-		return nil, err
-	}
-	mailDir := filepath.Join(dir, "mail")
-	for _, d := range []string{mailDir, filepath.Join(dir, "run"), filepath.Join(dir, "state")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, err
-		}
-	}
-	if os.Geteuid() == 0 {
-		if err := os.Chown(mailDir, ids.mailUID, ids.mailGID); err != nil {
-			return nil, err
-		}
-	}
-	passwd := fmt.Sprintf("%s:{PLAIN}%s:%d:%d::%s::\n", o.username, o.password, ids.mailUID, ids.mailGID, filepath.Join(mailDir, o.username))
-	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte(passwd), 0o644); err != nil {
-		return nil, err
-	}
-	conf := dovecotConfig(dir, port, ids, o)
-	confPath := filepath.Join(dir, "dovecot.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		return nil, err
-	}
-	logPath := filepath.Join(dir, "dovecot.log")
-	cmd := exec.Command(bin, "-F", "-c", confPath)
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = nil, nil
-	// Own process group: Stop takes the master's children down with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("exec %s: %w", bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(3 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	}
-	logs := func() string {
-		b, _ := os.ReadFile(logPath)
-		if len(b) > 4000 {
-			b = b[len(b)-4000:]
-		}
-		return string(b)
-	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			exited <- err
-			return nil, fmt.Errorf("dovecot exited: %v\n%s", err, logs())
-		default:
-		}
-		if greeted(addr) {
-			break
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return nil, fmt.Errorf("dovecot did not answer on %s\n%s", addr, logs())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Cleanup(stop)
-	return &Server{Kind: "dovecot", Addr: addr, Username: o.username, Password: o.password, logs: logs}, nil
+	t.Cleanup(func() { _ = stop() })
+	return s
 }
 
 func greeted(addr string) bool {

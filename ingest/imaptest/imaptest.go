@@ -84,11 +84,20 @@ func buildOptions(opts []Option) options {
 // INBOX. IDLE works: appends through any connection wake idling clients.
 func StartMemServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	o := buildOptions(opts)
+	s, stop, err := launchMem(buildOptions(opts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stop() })
+	return s
+}
+
+// launchMem starts the memserver; TLS modes get a fresh self-signed certificate.
+func launchMem(o options) (*Server, func() error, error) {
 	mem := imapmemserver.New()
 	user := imapmemserver.NewUser(o.username, o.password)
 	if err := user.Create("INBOX", nil); err != nil {
-		t.Fatalf("imaptest: create INBOX: %v", err)
+		return nil, nil, fmt.Errorf("imaptest: create INBOX: %w", err)
 	}
 	mem.AddUser(user)
 	caps := imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}}
@@ -96,11 +105,13 @@ func StartMemServer(t testing.TB, opts ...Option) *Server {
 		// IMAP4rev2 implies MOVE, so advertise rev1 plus what the client needs.
 		caps = imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapUIDPlus: {}, imap.CapNamespace: {}}
 	}
-	var serverTLS, clientTLS *tls.Config
+	var serverTLS, clientTLS, starttls *tls.Config
 	if o.tlsMode != "" {
-		serverTLS, clientTLS = selfSigned(t)
+		var err error
+		if serverTLS, clientTLS, err = selfSigned(); err != nil {
+			return nil, nil, err
+		}
 	}
-	starttls := (*tls.Config)(nil)
 	if o.tlsMode == TLSStartTLS {
 		starttls = serverTLS
 	}
@@ -116,7 +127,7 @@ func StartMemServer(t testing.TB, opts ...Option) *Server {
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("imaptest: listen: %v", err)
+		return nil, nil, fmt.Errorf("imaptest: listen: %w", err)
 	}
 	if o.tlsMode == TLSImplicit {
 		ln = tls.NewListener(ln, serverTLS)
@@ -124,8 +135,13 @@ func StartMemServer(t testing.TB, opts ...Option) *Server {
 	s := &Server{Kind: "memserver", Addr: ln.Addr().String(), Username: o.username, Password: o.password, memServer: srv, ClientTLS: clientTLS, tlsMode: o.tlsMode}
 	s.listener = &trackingListener{Listener: ln, s: s}
 	go func() { _ = srv.Serve(s.listener) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return s
+	stop := func() error {
+		if err := srv.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	}
+	return s, stop, nil
 }
 
 type discardLogger struct{}

@@ -15,8 +15,6 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 )
 
 // The Launch* functions are the testing-free variants of StartMemServer and
@@ -31,39 +29,7 @@ func LaunchMemServer(opts ...Option) (s *Server, stop func() error, err error) {
 	if o.tlsMode != "" {
 		return nil, nil, errors.New("imaptest: LaunchMemServer does not offer TLS")
 	}
-	mem := imapmemserver.New()
-	user := imapmemserver.NewUser(o.username, o.password)
-	if err := user.Create("INBOX", nil); err != nil {
-		return nil, nil, fmt.Errorf("imaptest: create INBOX: %w", err)
-	}
-	mem.AddUser(user)
-	caps := imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}}
-	if o.noMove {
-		caps = imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapUIDPlus: {}, imap.CapNamespace: {}}
-	}
-	srv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return &memSession{server: mem, user: user, username: o.username, password: o.password, token: o.oauthToken}, nil, nil
-		},
-		Caps:         caps,
-		InsecureAuth: true,
-		DebugWriter:  o.debugWriter,
-		Logger:       discardLogger{},
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, nil, fmt.Errorf("imaptest: listen: %w", err)
-	}
-	s = &Server{Kind: "memserver", Addr: ln.Addr().String(), Username: o.username, Password: o.password, memServer: srv}
-	s.listener = &trackingListener{Listener: ln, s: s}
-	go func() { _ = srv.Serve(s.listener) }()
-	stop = func() error {
-		if err := srv.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			return err
-		}
-		return nil
-	}
-	return s, stop, nil
+	return launchMem(o)
 }
 
 // LaunchDovecot starts a private Dovecot as StartDovecot does. dir holds its
