@@ -275,14 +275,14 @@ func (s *Server) wrap(rt route) http.Handler {
 			rt.handler(w, r, nil)
 			return
 		}
-		rt.api = rt.api || wantsJSON(r)
+		api := rt.api || wantsJSON(r)
 		id, err := s.authenticate(w, r)
 		if err != nil {
-			s.fail(w, r, err, rt.api)
+			s.fail(w, r, err, api)
 			return
 		}
 		if id == nil {
-			if rt.api || r.Method != http.MethodGet {
+			if api || r.Method != http.MethodGet {
 				w.Header().Set("WWW-Authenticate", `Cookie realm="triage"`)
 				s.fail(w, r, &httpError{code: http.StatusUnauthorized, msg: "sign in first"}, true)
 				return
@@ -291,12 +291,12 @@ func (s *Server) wrap(rt route) http.Handler {
 			return
 		}
 		if !id.Role.Includes(rt.role) {
-			s.fail(w, r, &httpError{code: http.StatusForbidden, msg: fmt.Sprintf("this needs the %s role; you are signed in as %s", rt.role, id.Role)}, rt.api)
+			s.fail(w, r, &httpError{code: http.StatusForbidden, msg: fmt.Sprintf("this needs the %s role; you are signed in as %s", rt.role, id.Role)}, api)
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			if err := s.checkCSRF(r, id); err != nil {
-				s.fail(w, r, err, rt.api)
+				s.fail(w, r, err, api)
 				return
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -829,5 +830,34 @@ func TestAPILogin(t *testing.T) {
 	}
 	if r := post("application/json", `{"username":"viewer1","password":"correct horse battery"}`); r.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("API login after failures: %s", r.Status)
+	}
+}
+
+func TestConcurrentRequests(t *testing.T) {
+	e := newEnv(t, true)
+	c := e.client().mustLogin("manager1")
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, p := range []string{"/api/escalations", "/", fmt.Sprintf("/messages/%d", e.ids["escalated"]), "/api/nope"} {
+				resp, err := c.hc.Get(e.ts.URL + p)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				resp.Body.Close()
+				if want := map[bool]int{true: 404, false: 200}[p == "/api/nope"]; resp.StatusCode != want {
+					errs <- fmt.Sprintf("%d %s: %s", i, p, resp.Status)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
