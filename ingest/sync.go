@@ -748,6 +748,10 @@ func (s *Syncer) buildMessage(folder string, uidValidity, uid uint32, raw []byte
 		m.State = store.StateDead
 		m.Reason = ReasonParseError
 		m.LastError = err.Error()
+		if headerOnly {
+			// Too large is the decision; an unreadable (or cut) header is a detail.
+			m.State, m.Reason = store.StateSkipped, ReasonTooLarge
+		}
 		s.log.Warn("message does not parse", "folder", folder, "uid", uid, "err", err)
 		return m
 	}
