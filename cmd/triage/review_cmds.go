@@ -33,7 +33,7 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	switch args[0] {
 	case "add":
 	case "list", "remove":
-		return runUserAdmin(ctx, args[0], args[1:], stdout, stderr)
+		return reviewUserAdmin(ctx, args[0], args[1:], stdout, stderr)
 	default:
 		return usageError{use}
 	}
@@ -41,7 +41,7 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfgPath := fs.String("config", "", "config file (YAML)")
 	role := fs.String("role", "", "viewer (read only), manager (act on escalations) or admin (also replay and push through)")
 	replace := fs.Bool("replace", false, "update the role and password of an existing user")
-	names, err := parseInterleaved(fs, args[1:])
+	names, err := reviewUserArgs(fs, args[1:])
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	password, err := readPassword(os.Stdin, stderr)
+	password, err := reviewUserPassword(os.Stdin, stderr)
 	if err != nil {
 		return err
 	}
@@ -75,8 +75,8 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
-// readPassword prompts on a terminal (without echo, twice) or reads one line from a pipe.
-func readPassword(in *os.File, stderr io.Writer) (string, error) {
+// reviewUserPassword prompts on a terminal (without echo, twice) or reads one line from a pipe.
+func reviewUserPassword(in *os.File, stderr io.Writer) (string, error) {
 	fd := int(in.Fd())
 	if term.IsTerminal(fd) {
 		fmt.Fprint(stderr, "Password: ")
@@ -107,8 +107,8 @@ func readPassword(in *os.File, stderr io.Writer) (string, error) {
 	return line, nil
 }
 
-// parseInterleaved accepts flags before and after positional arguments.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+// reviewUserArgs accepts flags before and after positional arguments.
+func reviewUserArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var names []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -125,10 +125,10 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func runUserAdmin(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) error {
+func reviewUserAdmin(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("user "+verb, stderr)
 	cfgPath := fs.String("config", "", "config file (YAML)")
-	names, err := parseInterleaved(fs, args)
+	names, err := reviewUserArgs(fs, args)
 	if err != nil {
 		return err
 	}
