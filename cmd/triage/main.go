@@ -56,10 +56,15 @@ func commands() []command {
 		{"status", "message counts by state and by mailbox", runStatus},
 		{"check", "validate the config file and report every problem", runCheck},
 		{"demo", "run everything on the built-in demo mailbox and Salesforce emulator", runDemo},
+		{"replay", "re-drive dead letters (--id ID | --all | --reason CODE)", runReplay},
+		{"audit", "print the audit trail of Salesforce writes (audit verify: check its hash chain)", runAudit},
+		{"knowledge", "knowledge base: sync, import, search, eval", runKnowledge},
+		{"report", "reports: report gaps (knowledge gaps by topic)", runReport},
 		{"eval", "measure the configured classifier on a labelled dataset", runEval},
 		{"train", "train the offline classifier (with managers' corrections)", runTrain},
 		{"user", "manage review UI users (user add --role ROLE NAME)", runUser},
 		{"sfsim", "serve the local Salesforce REST API emulator", runSfsim},
+		{"bench", "measure throughput, API calls per email, latency and memory on generated mail", runBench},
 		{"version", "print the version", runVersion},
 	}
 }
