@@ -321,7 +321,7 @@ func (k *Knowledge) queryTerms(ctx context.Context, an *analyzer, subject, body 
 		}
 		qt.surface = best
 		d := float64(max(qt.df, 1))
-		idf := math.Log(1 + (n-d+0.5)/(d+0.5))
+		idf := math.Log(1 + (max(n, d)-d+0.5)/(d+0.5)) // positive even on an empty index
 		// Saturate repetition: an email that says "refund" five times is not five times as much about refunds.
 		qt.weight = (1 + math.Log(qt.tf)) * idf
 		if qt.df == 0 {
@@ -542,7 +542,9 @@ func (k *Knowledge) Process(ctx context.Context, m store.Message, q Query) (Resu
 			res.Articles = append(res.Articles, mt)
 		}
 	}
-	res.Gap = len(res.Articles) == 0
+	// An email without a single content word (a bare "thanks") asks nothing
+	// the knowledge base could answer: not a gap.
+	res.Gap = len(res.Articles) == 0 && len(r.terms) > 0
 	if res.Gap {
 		best := ""
 		if len(r.matches) > 0 {

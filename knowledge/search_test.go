@@ -95,3 +95,23 @@ func TestSearchOffTopicScoresLow(t *testing.T) {
 		}
 	}
 }
+
+func TestEmptyIndexAndEmptyEmail(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	k := New(Config{}, st, WithNow(fixedNow))
+	ms, err := k.Search(ctx, Query{Subject: "refund please", Language: "en"})
+	if err != nil || len(ms) != 0 {
+		t.Fatalf("empty index: %v %v", ms, err)
+	}
+	m := addMessage(t, st, 1, "Refund please")
+	res, err := k.Process(ctx, m, Query{Body: "I still have not received my refund", Language: "en"})
+	if err != nil || !res.Gap || len(res.KeyTerms) == 0 || res.KeyTerms[0] == "" {
+		t.Fatalf("empty index must make a gap with key terms: %+v %v", res, err)
+	}
+	m2 := addMessage(t, st, 2, "Re:")
+	res, err = k.Process(ctx, m2, Query{Subject: "Re:", Body: "Thanks!", Language: "en"})
+	if err != nil || res.Gap || len(res.Articles) != 0 {
+		t.Fatalf("a bare thank-you is no gap: %+v %v", res, err)
+	}
+}
