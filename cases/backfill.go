@@ -72,6 +72,10 @@ func (s *Stage) Backfill(ctx context.Context, items []BackfillItem, progress fun
 			rep.Results[m.ID] = resultFromLedger(led)
 			continue
 		}
+		if err := s.fillKnownCase(ctx, &in); err != nil {
+			return rep, err
+		}
+		it.Input = in
 		p, err := s.plan(ctx, m, in, nil, planOpts{})
 		if err != nil {
 			rep.Failed++
@@ -127,6 +131,10 @@ func (s *Stage) Backfill(ctx context.Context, items []BackfillItem, progress fun
 	// emails of the same unknown sender use them instead of meeting the
 	// duplicate rule (which would cost a retry in another request).
 	known := map[string]string{}
+	// Likewise the cases written by earlier graphs, by thread key: a reply
+	// waits for the request after its thread's first email and then updates
+	// that case by id instead of failing an upsert in the same request.
+	threadCase := map[string]string{}
 	for len(queue) > 0 {
 		if err := ctx.Err(); err != nil {
 			return rep, err
@@ -134,9 +142,26 @@ func (s *Stage) Backfill(ctx context.Context, items []BackfillItem, progress fun
 		g := salesforce.NewGraph()
 		var batch, deferred []*job
 		creating := map[string]bool{}
+		threads := map[string]bool{}
 		nodes := 0
 		for len(queue) > 0 && len(batch) < s.cfg.Backfill.BatchSize {
 			j := queue[0]
+			if d := &j.it.Input.Dedupe; d.ThreadKey != "" && !d.Activity && d.CaseID == "" && d.ParentCaseID == "" {
+				if id := threadCase[d.ThreadKey]; id != "" && d.IsReply {
+					d.CaseID = id
+					np, err := s.plan(ctx, j.it.Message, j.it.Input, nil, j.o)
+					if err != nil {
+						return rep, err
+					}
+					j.p = np
+				} else if threads[d.ThreadKey] {
+					queue = queue[1:]
+					deferred = append(deferred, j)
+					continue
+				} else {
+					threads[d.ThreadKey] = true
+				}
+			}
 			if j.p.contactRef != "" {
 				if id := known[j.p.contactAddr]; id != "" {
 					j.o.matchedContact = id
@@ -242,6 +267,9 @@ func (s *Stage) Backfill(ctx context.Context, items []BackfillItem, progress fun
 			r, err := s.finishSubs(ctx, m, in, j.p, gr.GraphResponse.CompositeResponse, "")
 			if err != nil {
 				return rep, err
+			}
+			if r.CaseID != "" && in.Dedupe.ThreadKey != "" {
+				threadCase[in.Dedupe.ThreadKey] = r.CaseID
 			}
 			if r.ContactCreated && j.p.contactAddr != "" {
 				known[j.p.contactAddr] = r.ContactID

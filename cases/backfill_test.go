@@ -89,3 +89,44 @@ func firstErr(m map[int64]error) error {
 	}
 	return nil
 }
+
+func TestBackfillThreadsWithReplies(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.stage(Config{})
+	const threads = 40
+	var items []BackfillItem
+	for th := range threads {
+		first := newEmail(fmt.Sprintf("t%d@customer.example", th), fmt.Sprintf("t%d-1@customer.example", th), fmt.Sprintf("Thread %d", th))
+		items = append(items, BackfillItem{Message: e.msg(first.Parsed.MessageID), Input: first})
+		for k := 2; k <= 3; k++ {
+			// dedupe ran before any case existed: replies carry no case id
+			r := reply(first, "", "", fmt.Sprintf("t%d-%d@customer.example", th, k))
+			items = append(items, BackfillItem{Message: e.msg(r.Parsed.MessageID), Input: r})
+		}
+	}
+	before := e.calls()
+	rep, err := s.Backfill(ctx, items, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := e.calls() - before
+	t.Logf("%d emails in %d threads: %d calls (%.3f per email)", len(items), threads, calls, float64(calls)/float64(len(items)))
+	if rep.Written != len(items) || rep.Failed != 0 {
+		t.Fatalf("%+v %v", rep, firstErr(rep.Errors))
+	}
+	if float64(calls)/float64(len(items)) > 0.05 {
+		t.Errorf("%d calls for %d emails", calls, len(items))
+	}
+	if n := e.count("Case", nil); n != threads {
+		t.Errorf("%d cases", n)
+	}
+	if n := e.count("EmailMessage", nil); n != len(items) {
+		t.Errorf("%d email messages", n)
+	}
+	for _, c := range e.org.Records("Case") {
+		if n := e.count("EmailMessage", func(r map[string]any) bool { return r["ParentId"] == c["Id"] }); n != 3 {
+			t.Errorf("case %v has %d emails", c["Id"], n)
+		}
+	}
+}

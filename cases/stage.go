@@ -223,15 +223,8 @@ func (s *Stage) Process(ctx context.Context, m store.Message, in Input) (Result,
 	if hasLed && led.State == store.CasesDryRun && dry {
 		return resultFromLedger(led), nil
 	}
-	if in.Dedupe.CaseID == "" && in.Dedupe.IsReply && !in.Dedupe.Activity && in.Dedupe.ThreadKey != "" && in.Dedupe.ParentCaseID == "" {
-		// A reply whose case dedupe did not know yet (the first message of
-		// the thread was still in flight): a case written since saves the
-		// upsert's round trip through "create-only field refused".
-		if id, err := s.knownCase(ctx, in.Dedupe.ThreadKey); err != nil {
-			return Result{}, err
-		} else if id != "" {
-			in.Dedupe.CaseID = id
-		}
+	if err := s.fillKnownCase(ctx, &in); err != nil {
+		return Result{}, err
 	}
 	var calls int
 	var caseInfo *caseSnapshot
@@ -263,6 +256,21 @@ func (s *Stage) Process(ctx context.Context, m store.Message, in Input) (Result,
 	r, err := s.send(ctx, m, in, p, caseInfo)
 	r.APICalls += calls
 	return r, err
+}
+
+// fillKnownCase gives a reply whose case dedupe did not know yet (the first
+// message of the thread was still in flight) the case written since: it
+// saves the upsert's round trip through "create-only field refused".
+func (s *Stage) fillKnownCase(ctx context.Context, in *Input) error {
+	d := &in.Dedupe
+	if d.CaseID != "" || !d.IsReply || d.Activity || d.ThreadKey == "" || d.ParentCaseID != "" {
+		return nil
+	}
+	id, err := s.knownCase(ctx, d.ThreadKey)
+	if err == nil && id != "" {
+		d.CaseID = id
+	}
+	return err
 }
 
 // knownCase is the thread's case as recorded since dedupe ran: by dedupe's
