@@ -44,9 +44,19 @@ type identity struct {
 
 var userName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$`)
 
-// AddUser creates a review UI user with a bcrypt-hashed password (`triage user add`).
-// An existing user is updated (new role and password) when replace is set.
-func AddUser(ctx context.Context, st *store.Store, name string, role Role, password string, replace bool) error {
+// AddUser creates a review UI user with a bcrypt-hashed password (`triage
+// user add`); it fails with store.ErrReviewUserExists when the name is taken.
+func AddUser(ctx context.Context, st *store.Store, name string, role Role, password string) error {
+	return saveUser(ctx, st, name, role, password, false)
+}
+
+// ReplaceUser creates a user or gives an existing one a new role and password
+// (`triage user add --replace`), re-enabling it if it was removed.
+func ReplaceUser(ctx context.Context, st *store.Store, name string, role Role, password string) error {
+	return saveUser(ctx, st, name, role, password, true)
+}
+
+func saveUser(ctx context.Context, st *store.Store, name string, role Role, password string, replace bool) error {
 	if !userName.MatchString(name) {
 		return fmt.Errorf("user name %q: use 1-64 letters, digits and . _ @ + -", name)
 	}

@@ -639,7 +639,7 @@ func TestLocalModeLoopbackOnly(t *testing.T) {
 		t.Fatalf("remote client in local mode: %d", rec.Code)
 	}
 	// Once a user exists, the local session stops working.
-	if err := AddUser(ctx, st, "boss", RoleAdmin, "a long enough password", false); err != nil {
+	if err := AddUser(ctx, st, "boss", RoleAdmin, "a long enough password"); err != nil {
 		t.Fatal(err)
 	}
 	srv.invalidateUserCount()
@@ -668,17 +668,17 @@ func TestAddUser(t *testing.T) {
 		{"bad name!", "long enough password", RoleViewer, "user name"},
 		{"<script>", "long enough password", RoleViewer, "user name"},
 	} {
-		if err := AddUser(ctx, st, tc.name, tc.role, tc.pw, false); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if err := AddUser(ctx, st, tc.name, tc.role, tc.pw); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("AddUser(%q, %q): %v, want %q", tc.name, tc.role, err, tc.want)
 		}
 	}
-	if err := AddUser(ctx, st, "ann", RoleManager, "long enough password", false); err != nil {
+	if err := AddUser(ctx, st, "ann", RoleManager, "long enough password"); err != nil {
 		t.Fatal(err)
 	}
-	if err := AddUser(ctx, st, "ann", RoleAdmin, "long enough password", false); err == nil {
+	if err := AddUser(ctx, st, "ann", RoleAdmin, "long enough password"); !errors.Is(err, store.ErrReviewUserExists) {
 		t.Fatal("duplicate user added")
 	}
-	if err := AddUser(ctx, st, "ann", RoleAdmin, "another long password", true); err != nil {
+	if err := ReplaceUser(ctx, st, "ann", RoleAdmin, "another long password"); err != nil {
 		t.Fatal(err)
 	}
 	u, _ := st.ReviewUser(ctx, "ann")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/triage-dev/triage/pipeline"
 	"github.com/triage-dev/triage/review"
+	"github.com/triage-dev/triage/store"
 )
 
 // runUser: triage user add|list|remove — the review UI's logins.
@@ -64,7 +65,14 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
-	if err := review.AddUser(ctx, st, names[0], review.Role(*role), password, *replace); err != nil {
+	save := review.AddUser
+	if *replace {
+		save = review.ReplaceUser
+	}
+	if err := save(ctx, st, names[0], review.Role(*role), password); err != nil {
+		if errors.Is(err, store.ErrReviewUserExists) {
+			return fmt.Errorf("user %s already exists; add --replace to change its role and password", names[0])
+		}
 		return err
 	}
 	verb := "added"
