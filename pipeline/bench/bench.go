@@ -18,6 +18,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -51,7 +53,10 @@ type Config struct {
 	// Dir keeps the run's files (databases, worker log, profiles); "" uses a
 	// temporary directory removed afterwards.
 	Dir string
-	// Profile writes cpu.pprof and allocs.pprof of the pipeline child into Dir.
+	// NoBackfill skips the backfill run (api_calls_per_email_backfill null).
+	NoBackfill bool
+	// Profile writes cpu.pprof, allocs.pprof and metrics.txt (its
+	// Prometheus metrics after the backlog) of the pipeline child into Dir.
 	Profile bool
 	// Progress receives progress; Terminal redraws one line with \r.
 	Progress io.Writer
@@ -97,6 +102,8 @@ type Report struct {
 	Notes       []string
 	Seconds     map[string]float64 // phase durations
 	Dir         string
+	// Queries counts the pipeline's SOQL queries during the backlog by shape.
+	Queries map[string]int
 }
 
 // Run generates the mailbox, loads it, measures everything and checks the
@@ -129,6 +136,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		cfg.Dir = d
 	}
 	pr := &progress{w: cfg.Progress, term: cfg.Terminal}
+	var profileStop func()
+	loadStart := loadAvg()
 	rep := &Report{IMAP: cfg.IMAP, Seconds: map[string]float64{}, Dir: cfg.Dir}
 	rep.Emails = cfg.Emails
 
@@ -221,6 +230,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		OrgURL: "http://" + ln.Addr().String(), ClientID: "triage-bench", ClientSecret: clientSecret, Deliveries: cfg.Emails}
 	if cfg.Profile {
 		job.CPUProfile, job.MemProfile = filepath.Join(cfg.Dir, "cpu.pprof"), filepath.Join(cfg.Dir, "allocs.pprof")
+		job.Metrics = filepath.Join(cfg.Dir, "metrics.txt")
 	}
 	w, err := startWorker(ctx, cfg.Worker, job, filepath.Join(cfg.Dir, "worker.log"))
 	if err != nil {
@@ -233,12 +243,24 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	rep.IngestPerS = float64(ev.N) / ev.Seconds
+	ingestRSS := ev.VmHWMKB
 	pr.done("ingest", "ingest: %d messages in %.2fs (%.0f/s)", ev.N, ev.Seconds, rep.IngestPerS)
 	ready, err := w.expect(ctx, "ready")
 	if err != nil {
 		return nil, err
 	}
 	before := sim.Stats()
+	if cfg.Profile {
+		// The parent's profile is the emulator's (and memserver's) share.
+		if f, err := os.Create(filepath.Join(cfg.Dir, "parent-cpu.pprof")); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer f.Close()
+				stopProfile := sync.OnceFunc(pprof.StopCPUProfile)
+				defer stopProfile()
+				profileStop = stopProfile
+			}
+		}
+	}
 	if err := w.send("go"); err != nil {
 		return nil, err
 	}
@@ -249,7 +271,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 		if ev.Event == "progress" {
-			pr.update("e2e", "end to end: %d/%d final, %d recorded, %.0fs", ev.Done, ev.Total, ev.N, ev.Seconds)
+			pr.update("e2e", "end to end: %d/%d final, UID %d recorded, %.0fs", ev.Done, ev.Total, ev.N, ev.Seconds)
 			continue
 		}
 		if ev.Event != "backlog" {
@@ -259,6 +281,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		break
 	}
 	after := sim.Stats()
+	if profileStop != nil {
+		profileStop()
+	}
 	rep.E2EPerS = float64(cfg.Emails) / backlog.Seconds
 	rep.RatioE2EToRaw = rep.E2EPerS / rep.RawFetchPerS
 	rep.States = backlog.States
@@ -271,13 +296,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			rep.ByEndpoint[k] = d
 		}
 	}
+	watch.mu.Lock()
+	rep.Queries = watch.queries
+	watch.queries = map[string]int{}
+	watch.mu.Unlock()
 	pr.done("e2e", "end to end: %d emails in %.2fs (%.0f/s), %d API calls", cfg.Emails, backlog.Seconds, rep.E2EPerS, rep.APICalls)
 	if !rep.CasesWired {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("the cases stage is not wired into the pipeline (%d messages passed through it without a Salesforce write): "+
 			"no cases are written, so latency is measured to the message's final state and mismatches are expected", backlog.CasesPassed))
 	}
-	rep.Notes = append(rep.Notes, "api_calls_per_email_backfill is null: the pipeline has no backfill mode to run yet "+
-		"(cases.(*Stage).Backfill exists but nothing in pipeline drives it)")
 
 	// Latency: probes appended while the pipeline idles.
 	lat, note, err := measureLatency(ctx, srv, gen, watch, ready.DBPath, cfg.Probes, rep.CasesWired, pr)
@@ -301,14 +328,107 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			rss = ru.Maxrss // kB on Linux
 		}
 	}
-	rep.PeakRSSMB = float64(rss) / 1024
+	rep.PeakRSSMB = float64(max(rss, ingestRSS)) / 1024
+	rep.Notes = append(rep.Notes, fmt.Sprintf("peak RSS of the pipeline process: %.0f MB during the ingest-only pass, %.0f MB during the pipeline run",
+		float64(ingestRSS)/1024, float64(res.VmHWMKB)/1024))
 
+	if l := loadAvg(); l != "" {
+		// Other processes on the machine slow the run down: say how busy it was.
+		rep.Notes = append(rep.Notes, fmt.Sprintf("machine load average (1/5/15 min) at start %s, after the live run %s, on %d CPUs", loadStart, l, runtime.NumCPU()))
+	}
 	// The ground truth against the org.
 	rep.Truth = gen.Truth()
 	rep.Found, rep.Differences, rep.Mismatches = verify(sim, baseline, rep.Truth)
 	pr.done("verify", "org: %d cases, %d email messages, %d contacts; ground truth %d, %d, %d; %d mismatches",
 		rep.Found["Case"], rep.Found["EmailMessage"], rep.Found["Contact"], rep.Truth.Cases, rep.Truth.EmailMessages, rep.Truth.Contacts, rep.Mismatches)
+	if cfg.NoBackfill {
+		rep.Notes = append(rep.Notes, "api_calls_per_email_backfill is null: the backfill run was not asked for")
+		return rep, nil
+	}
+	if err := runBackfill(ctx, cfg, srv, rep, pr); err != nil {
+		return nil, err
+	}
 	return rep, nil
+}
+
+// runBackfill measures backfill mode on the same mailbox (probes included)
+// against a fresh org: a second worker takes every email through the
+// pipeline with the cases stage in dry-run, then writes them all with
+// cases.(*Stage).Backfill. Every call the emulator counts from the start of
+// that run is a backfill call, the earlier stages' lookups included.
+func runBackfill(ctx context.Context, cfg Config, srv *imaptest.Server, rep *Report, pr *progress) error {
+	clientSecret := rand.Text()
+	sim, err := sfsim.New(sfsim.Options{ClientID: "triage-bench", ClientSecret: clientSecret, Seed: "empty", DailyAPILimit: 10_000_000})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	defer hs.Close()
+	baseline := snapshotIDs(sim)
+	emails := rep.Truth.Emails + rep.Truth.ByKind[KindProbe]
+	job := Job{Dir: filepath.Join(cfg.Dir, "backfill"), IMAPAddr: srv.Addr, Username: srv.Username, Password: srv.Password,
+		OrgURL: "http://" + ln.Addr().String(), ClientID: "triage-bench", ClientSecret: clientSecret, Deliveries: emails, Backfill: true}
+	w, err := startWorker(ctx, cfg.Worker, job, filepath.Join(cfg.Dir, "backfill-worker.log"))
+	if err != nil {
+		return err
+	}
+	defer w.kill()
+	if _, err := w.expect(ctx, "ready"); err != nil {
+		return err
+	}
+	pr.update("backfill", "backfill: earlier stages (cases in dry-run) ...")
+	s0 := sim.Stats()
+	if err := w.send("go"); err != nil {
+		return err
+	}
+	prep, err := w.expect(ctx, "prepared")
+	if err != nil {
+		return err
+	}
+	s1 := sim.Stats()
+	pr.update("backfill", "backfill: writing %d emails with /composite/graph ...", prep.N)
+	if err := w.send("go"); err != nil {
+		return err
+	}
+	bf, err := w.expect(ctx, "backfill")
+	if err != nil {
+		return err
+	}
+	s2 := sim.Stats()
+	w.wait()
+	lookups, writes := s1.APICalls-s0.APICalls, s2.APICalls-s1.APICalls
+	v := float64(lookups+writes) / float64(emails)
+	rep.APICallsPerEmailBackfill = &v
+	found, diffs, mism := verify(sim, baseline, rep.Truth)
+	rep.Mismatches += mism
+	for _, d := range diffs {
+		rep.Differences = append(rep.Differences, "backfill: "+d)
+	}
+	rep.Notes = append(rep.Notes, fmt.Sprintf("backfill of %d emails: %d calls in the earlier stages (dedupe lookups, %.3f/email) + %d in cases.Backfill (%.3f/email, %.1fs, %d failed); "+
+		"org after backfill: %d cases, %d email messages, %d contacts, %d mismatches",
+		emails, lookups, float64(lookups)/float64(emails), writes, float64(writes)/float64(emails), bf.Seconds, bf.Failed,
+		found["Case"], found["EmailMessage"], found["Contact"], mism))
+	pr.done("backfill", "backfill: %d emails, %d API calls (%.3f per email; %.3f in the writes alone), %d mismatches",
+		emails, lookups+writes, v, float64(writes)/float64(emails), mism)
+	return nil
+}
+
+// loadAvg is /proc/loadavg's first three fields, or "".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // RawFetch is the floor: one minimal client, one UID FETCH 1:* BODY.PEEK[],
@@ -530,13 +650,25 @@ type probeWatch struct {
 	h  http.Handler
 	mu sync.Mutex
 	at map[string]time.Time
+	// queries counts SOQL queries by shape (literals replaced by ?).
+	queries map[string]int
 }
 
 var probeRe = regexp.MustCompile(`bench-probe-[0-9]+`)
 
-func newProbeWatch(h http.Handler) *probeWatch { return &probeWatch{h: h, at: map[string]time.Time{}} }
+func newProbeWatch(h http.Handler) *probeWatch {
+	return &probeWatch{h: h, at: map[string]time.Time{}, queries: map[string]int{}}
+}
+
+var soqlLiteral = regexp.MustCompile(`'(?:[^'\\]|\\.)*'|\b\d+\b`)
 
 func (p *probeWatch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if q := r.URL.Query().Get("q"); q != "" {
+		shape := soqlLiteral.ReplaceAllString(q, "?")
+		p.mu.Lock()
+		p.queries[shape]++
+		p.mu.Unlock()
+	}
 	if r.Method != http.MethodPost || !strings.Contains(r.URL.Path, "/composite") {
 		p.h.ServeHTTP(w, r)
 		return
@@ -633,7 +765,7 @@ func measureLatency(ctx context.Context, srv *imaptest.Server, gen *Generator, w
 	var ms []float64
 	fallback := 0
 	for k := 0; k < probes; k++ {
-		raw, marker := gen.Probe()
+		raw, marker, msgID := gen.Probe()
 		pr.update("latency", "latency probes: %d/%d", k, probes)
 		start := time.Now()
 		cmd := c.Append("INBOX", int64(len(raw)), &imap.AppendOptions{Time: start})
@@ -654,7 +786,7 @@ func measureLatency(ctx context.Context, srv *imaptest.Server, gen *Generator, w
 				break
 			}
 			var state string
-			err := db.QueryRowContext(ctx, `SELECT state FROM messages WHERE message_id LIKE ?`, "%"+marker+"%").Scan(&state)
+			err := db.QueryRowContext(ctx, `SELECT state FROM messages WHERE message_id IN (?, ?)`, msgID, "<"+msgID+">").Scan(&state)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return Latency{}, "", fmt.Errorf("bench: probe state: %w", err)
 			}
@@ -845,6 +977,17 @@ func (r *Report) WriteTable(w io.Writer) {
 			parts = append(parts, fmt.Sprintf("%s %d", k, r.ByEndpoint[k]))
 		}
 		fmt.Fprintf(w, "  API calls by endpoint: %s\n", strings.Join(parts, ", "))
+	}
+	if len(r.Queries) > 0 {
+		shapes := make([]string, 0, len(r.Queries))
+		for q := range r.Queries {
+			shapes = append(shapes, q)
+		}
+		sort.Slice(shapes, func(i, j int) bool { return r.Queries[shapes[i]] > r.Queries[shapes[j]] })
+		fmt.Fprintln(w, "  SOQL queries during the backlog, by shape:")
+		for _, q := range shapes[:min(8, len(shapes))] {
+			fmt.Fprintf(w, "    %6d  %s\n", r.Queries[q], q)
+		}
 	}
 	for _, d := range r.Differences {
 		fmt.Fprintf(w, "  mismatch: %s\n", d)

@@ -162,9 +162,9 @@ func TestProbeIsNewThread(t *testing.T) {
 	for g.Next() != nil {
 	}
 	before := g.Truth()
-	raw, marker := g.Probe()
+	raw, marker, id := g.Probe()
 	after := g.Truth()
-	if !bytes.Contains(raw, []byte(marker)) || after.Cases != before.Cases+1 || after.EmailMessages != before.EmailMessages+1 || after.Emails != before.Emails {
+	if !bytes.Contains(raw, []byte(marker)) || !bytes.Contains(raw, []byte("Message-ID: <"+id+">")) || after.Cases != before.Cases+1 || after.EmailMessages != before.EmailMessages+1 || after.Emails != before.Emails {
 		t.Errorf("probe %s: truth %+v → %+v", marker, before, after)
 	}
 }

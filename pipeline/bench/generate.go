@@ -198,9 +198,10 @@ func (g *Generator) Next() []byte {
 }
 
 // Probe returns a new email (a new thread from a new customer) whose
-// Message-ID and subject carry marker "bench-probe-K", and counts it into
+// Message-ID (returned without brackets) and subject carry marker
+// "bench-probe-K", and counts it into
 // the truth. The latency measurement appends these while the pipeline idles.
-func (g *Generator) Probe() (raw []byte, marker string) {
+func (g *Generator) Probe() (raw []byte, marker, messageID string) {
 	k := g.probes
 	g.probes++
 	marker = fmt.Sprintf("bench-probe-%d", k)
@@ -213,7 +214,7 @@ func (g *Generator) Probe() (raw []byte, marker string) {
 		subject: fmt.Sprintf(l.subjects[g.r.IntN(len(l.subjects))], 900000+k) + " [" + marker + "]"}
 	g.truth.add(p)
 	g.truth.Emails-- // probes are not part of the mailbox's N
-	return render(p), marker
+	return render(p), marker, p.msgID
 }
 
 func (g *Generator) decide(i int) *plan {

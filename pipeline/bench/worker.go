@@ -8,13 +8,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/triage-dev/triage/cases"
+	"github.com/triage-dev/triage/classify"
+	"github.com/triage-dev/triage/dedupe"
 	"github.com/triage-dev/triage/ingest"
 	"github.com/triage-dev/triage/pipeline"
 	"github.com/triage-dev/triage/salesforce"
@@ -35,7 +41,13 @@ type Job struct {
 	Deliveries int    `json:"deliveries"`
 	CPUProfile string `json:"cpu_profile,omitempty"`
 	MemProfile string `json:"mem_profile,omitempty"`
-	LogLevel   string `json:"log_level,omitempty"`
+	// Metrics, when set, is a file the pipeline's /metrics are saved to
+	// once the backlog is done (per-stage durations for profiling).
+	Metrics  string `json:"metrics,omitempty"`
+	LogLevel string `json:"log_level,omitempty"`
+	// Backfill runs the backfill measurement instead: the pipeline with the
+	// cases stage in dry-run, then cases.(*Stage).Backfill of every email.
+	Backfill bool `json:"backfill,omitempty"`
 }
 
 // event is one line the worker writes to its stdout.
@@ -51,6 +63,8 @@ type event struct {
 	CasesPassed int    `json:"cases_passed,omitempty"`
 	DBPath      string `json:"db_path,omitempty"`
 	VmHWMKB     int64  `json:"vmhwm_kb,omitempty"`
+	APICalls    int    `json:"api_calls,omitempty"`
+	Failed      int    `json:"failed,omitempty"`
 	Error       string `json:"error,omitempty"`
 }
 
@@ -94,29 +108,46 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, stderr io.Writer) 
 	mb := ingest.MailboxConfig{Name: "bench", Address: job.IMAPAddr, TLS: ingest.TLSNone, Username: job.Username, Password: job.Password}
 	mb.SetDefaults()
 
+	if job.Backfill {
+		return backfillWorker(ctx, job, cmds, send, log, lvl)
+	}
+
 	// 1. Ingest alone: fetch, parse, commit, into a scratch store.
+	var ingestProf *os.File
+	if job.CPUProfile != "" {
+		if ingestProf, err = os.Create(strings.TrimSuffix(job.CPUProfile, ".pprof") + "-ingest.pprof"); err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(ingestProf); err != nil {
+			return err
+		}
+	}
 	n, secs, err := timeIngest(ctx, mb, filepath.Join(job.Dir, "ingest", "ingest.db"), log)
+	if ingestProf != nil {
+		pprof.StopCPUProfile()
+		ingestProf.Close()
+	}
 	if err != nil {
 		return err
 	}
-	send(event{Event: "ingest", N: n, Seconds: secs})
+	// The ingest phase's own peak; then reset the high-water mark (Linux:
+	// clear_refs 5) so the pipeline's peak is measured on its own too.
+	ingestHWM := vmHWM()
+	runtime.GC()
+	debug.FreeOSMemory()
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+	send(event{Event: "ingest", N: n, Seconds: secs, VmHWMKB: ingestHWM})
 	if err := os.RemoveAll(filepath.Join(job.Dir, "ingest")); err != nil {
 		return err
 	}
 
 	// 2. The whole pipeline.
-	cfg := &pipeline.Config{
-		Store:     store.Config{Path: filepath.Join(job.Dir, "triage.db")},
-		Log:       pipeline.LogConfig{Level: lvl.String()},
-		Mailboxes: []ingest.MailboxConfig{mb},
-		Salesforce: &salesforce.Config{LoginURL: job.OrgURL, Auth: salesforce.AuthConfig{
-			Flow: salesforce.FlowClientCredentials, ClientID: job.ClientID, ClientSecret: job.ClientSecret}},
-	}
-	cfg.Knowledge.Sources.Salesforce.Enabled = true
-	cfg.Pipeline.MetricsAddr = "off"
-	cfg.SetDefaults()
+	cfg := pipelineConfig(job, mb, lvl, "triage.db")
 	if err := cfg.Validate(); err != nil {
 		return err
+	}
+	if job.Metrics != "" {
+		cfg.Pipeline.MetricsAddr = "127.0.0.1:0"
 	}
 	app, err := pipeline.New(ctx, cfg, log)
 	if err != nil {
@@ -127,13 +158,8 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, stderr io.Writer) 
 		return fmt.Errorf("knowledge sync: %w", err)
 	}
 	send(event{Event: "ready", DBPath: cfg.Store.Path})
-	select {
-	case c := <-cmds:
-		if c != "go" {
-			return fmt.Errorf("bench worker: want go, got %q", c)
-		}
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := waitFor(ctx, cmds, "go"); err != nil {
+		return err
 	}
 	if job.CPUProfile != "" {
 		f, err := os.Create(job.CPUProfile)
@@ -154,21 +180,24 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, stderr io.Writer) 
 	db := app.Store.DB()
 	lastReport := time.Time{}
 	for {
-		var locs, final int
-		err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM message_locations),
-			(SELECT count(*) FROM messages WHERE state IN ('done','skipped','dead'))`).Scan(&locs, &final)
+		// Cheap on purpose (the index on state, one row of mailboxes): the
+		// bench must not slow down what it measures. UIDs of the fresh
+		// mailbox are 1..Deliveries.
+		var lastUID, pending int
+		err := db.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(last_uid), 0) FROM mailboxes),
+			(SELECT count(*) FROM messages WHERE state IN ('received','deduped','classified','enriched'))`).Scan(&lastUID, &pending)
 		if err != nil {
 			return fmt.Errorf("bench worker: progress: %w", err)
 		}
-		pending, _, err := app.Store.Pending(ctx)
-		if err != nil {
-			return err
-		}
-		if locs >= job.Deliveries && pending == 0 {
+		if lastUID >= job.Deliveries && pending == 0 {
 			break
 		}
-		if time.Since(lastReport) > 500*time.Millisecond {
-			send(event{Event: "progress", Done: final, N: locs, Total: job.Deliveries, Seconds: time.Since(start).Seconds()})
+		if time.Since(lastReport) > time.Second {
+			var total int
+			if err := db.QueryRowContext(ctx, `SELECT count(*) FROM messages`).Scan(&total); err != nil {
+				return fmt.Errorf("bench worker: progress: %w", err)
+			}
+			send(event{Event: "progress", Done: total - pending, N: lastUID, Total: job.Deliveries, Seconds: time.Since(start).Seconds()})
 			lastReport = time.Now()
 		}
 		select {
@@ -176,7 +205,7 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, stderr io.Writer) 
 			return fmt.Errorf("bench worker: pipeline stopped: %v", err)
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	e2e := time.Since(start).Seconds()
@@ -197,6 +226,11 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, stderr io.Writer) 
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE stage = 'cases' AND kind = 'passed'`).Scan(&passed); err != nil {
 		return fmt.Errorf("bench worker: events: %w", err)
 	}
+	if job.Metrics != "" {
+		if err := saveMetrics(ctx, "http://"+app.MetricsAddr()+"/metrics", job.Metrics); err != nil {
+			log.Warn("could not save metrics", "err", err)
+		}
+	}
 	send(event{Event: "backlog", Seconds: e2e, N: counts.Total, States: states, CasesPassed: passed})
 
 	// 3. Idle with IDLE until told to stop: the parent measures latency.
@@ -208,6 +242,10 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, stderr io.Writer) 
 	stop()
 	<-runErr
 	if job.MemProfile != "" {
+		if f, err := os.Create(strings.TrimSuffix(job.MemProfile, "allocs.pprof") + "heap.pprof"); err == nil {
+			_ = pprof.Lookup("heap").WriteTo(f, 0)
+			f.Close()
+		}
 		if f, err := os.Create(job.MemProfile); err == nil {
 			_ = pprof.Lookup("allocs").WriteTo(f, 0)
 			f.Close()
@@ -215,6 +253,153 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, stderr io.Writer) 
 	}
 	send(event{Event: "result", VmHWMKB: vmHWM()})
 	return nil
+}
+
+func saveMetrics(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}
+
+// pipelineConfig is the pipeline the bench measures: the defaults, the
+// bench mailbox, the emulated org, the offline classifier.
+func pipelineConfig(job Job, mb ingest.MailboxConfig, lvl slog.Level, db string) *pipeline.Config {
+	cfg := &pipeline.Config{
+		Store:     store.Config{Path: filepath.Join(job.Dir, db)},
+		Log:       pipeline.LogConfig{Level: lvl.String()},
+		Mailboxes: []ingest.MailboxConfig{mb},
+		Salesforce: &salesforce.Config{LoginURL: job.OrgURL, Auth: salesforce.AuthConfig{
+			Flow: salesforce.FlowClientCredentials, ClientID: job.ClientID, ClientSecret: job.ClientSecret}},
+	}
+	cfg.Knowledge.Sources.Salesforce.Enabled = true
+	cfg.Pipeline.MetricsAddr = "off"
+	cfg.SetDefaults()
+	return cfg
+}
+
+func waitFor(ctx context.Context, cmds <-chan string, want string) error {
+	select {
+	case c, ok := <-cmds:
+		if !ok {
+			return fmt.Errorf("bench worker: stdin closed while waiting for %q", want)
+		}
+		if c != want {
+			return fmt.Errorf("bench worker: want %q, got %q", want, c)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// backfillWorker: every email through dedupe, classify and knowledge with
+// the cases stage in dry-run ("prepared"), then one cases Backfill of all
+// of them against the org ("backfill").
+func backfillWorker(ctx context.Context, job Job, cmds <-chan string, send func(event), log *slog.Logger, lvl slog.Level) error {
+	mb := ingest.MailboxConfig{Name: "bench", Address: job.IMAPAddr, TLS: ingest.TLSNone, Username: job.Username, Password: job.Password}
+	mb.SetDefaults()
+	cfg := pipelineConfig(job, mb, lvl, "backfill.db")
+	cfg.Cases.DryRun = true
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	app, err := pipeline.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	if _, err := app.Knowledge.Sync(ctx); err != nil {
+		return fmt.Errorf("knowledge sync: %w", err)
+	}
+	send(event{Event: "ready", DBPath: cfg.Store.Path})
+	if err := waitFor(ctx, cmds, "go"); err != nil {
+		return err
+	}
+	start := time.Now()
+	sum, err := app.RunOnce(ctx)
+	if err != nil {
+		return fmt.Errorf("bench worker: backfill preparation: %w", err)
+	}
+	send(event{Event: "prepared", N: sum.Counts.Total, Seconds: time.Since(start).Seconds()})
+	if err := waitFor(ctx, cmds, "go"); err != nil {
+		return err
+	}
+	start = time.Now()
+	items, err := backfillItems(ctx, app.Store)
+	if err != nil {
+		return err
+	}
+	live := cfg.Cases
+	live.DryRun = false
+	stage := cases.NewStage(live, app.Store, app.Salesforce, log.With("stage", "cases"), time.Now,
+		cases.WithDedupe(app.Dedupe), cases.WithRedactor(classify.NewRedactor(cfg.Classify.Redact)))
+	rep, err := stage.Backfill(ctx, items, nil)
+	if err != nil {
+		return fmt.Errorf("bench worker: backfill: %w", err)
+	}
+	for id, e := range rep.Errors {
+		log.Warn("backfill failed for a message", "msg", id, "err", e)
+	}
+	send(event{Event: "backfill", N: len(items), Seconds: time.Since(start).Seconds(), APICalls: rep.APICalls, Failed: rep.Failed})
+	send(event{Event: "result", VmHWMKB: vmHWM()})
+	return nil
+}
+
+// backfillItems loads every message the dry run finished with the earlier
+// stages' results, as the cases stage would.
+func backfillItems(ctx context.Context, st *store.Store) ([]cases.BackfillItem, error) {
+	rows, err := st.DB().QueryContext(ctx, `SELECT id FROM messages WHERE state = 'done' ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	items := make([]cases.BackfillItem, 0, len(ids))
+	for _, id := range ids {
+		m, err := st.Message(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		var it cases.BackfillItem
+		it.Message = m
+		it.Input.Parsed = new(ingest.Parsed)
+		if err := json.Unmarshal(m.Parsed, it.Input.Parsed); err != nil {
+			return nil, fmt.Errorf("message %d: parsed form: %w", id, err)
+		}
+		for stage, v := range map[string]any{dedupe.StageName: &it.Input.Dedupe, "classify": &it.Input.Classify, "knowledge": &it.Input.Knowledge} {
+			if ok, err := st.StageData(ctx, id, stage, v); err != nil || !ok {
+				return nil, fmt.Errorf("message %d: no %s result (%v)", id, stage, err)
+			}
+		}
+		// Backfill needs no raw bytes; they would only hold memory.
+		it.Message.Parsed = nil
+		items = append(items, it)
+	}
+	return items, nil
 }
 
 // timeIngest runs one SyncOnce of the mailbox into a fresh store.
