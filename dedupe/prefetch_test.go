@@ -316,3 +316,90 @@ func TestPrefetchManySenders(t *testing.T) {
 	}
 	t.Logf("%d queries for %d senders, %d of them for contacts", len(log.queries()), len(addrs), contactQueries)
 }
+
+// TestPrefetchStaleness: prefetched answers go when they expire (TTL), when
+// the change poll sees the record changed, or when the cases stage records
+// a write to the case; Process then asks Salesforce again.
+func TestPrefetchStaleness(t *testing.T) {
+	e, c := simStage(t, Config{})
+	ctx := context.Background()
+	const addr = "later@customer.example"
+	caseID, err := c.Create(ctx, "Case", map[string]any{"Subject": "Printer", "Status": "New"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(ctx, "EmailMessage", map[string]any{"ParentId": caseID, "MessageIdentifier": "<agent-1@org.example>",
+		"Subject": "Re: Printer", "Incoming": false, "Status": "3"}); err != nil {
+		t.Fatal(err)
+	}
+	var msgs []store.Message
+	for i := range 3 {
+		p := email(fmt.Sprintf("r%d@customer.example", i), addr, "Re: Printer", "agent-1@org.example")
+		msgs = append(msgs, e.rec.record(t, p, "INBOX"))
+	}
+	if err := e.stage.Prefetch(ctx, msgs[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if recs, ok := e.stage.pfContactsFor(addr, []string{addr}); !ok || len(recs) != 0 {
+		t.Fatalf("want a negative answer for %s, got %v %v", addr, recs, ok)
+	}
+	if closed, _, ok := e.stage.pfCaseStatus(caseID); !ok || closed {
+		t.Fatalf("want case %s prefetched as open, got closed=%v known=%v", caseID, closed, ok)
+	}
+
+	// The contact is created and the case closed in Salesforce. The poll
+	// sees the contact; nothing tells about the case until its answer expires.
+	contact, err := c.Create(ctx, "Contact", map[string]any{"LastName": "Later", "Email": addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Update(ctx, "Case", caseID, map[string]any{"Status": "Closed"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.stage.PollChanges(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.stage.Process(ctx, msgs[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ContactID != contact {
+		t.Errorf("after the poll: contact %q, want %q (%+v)", r.ContactID, contact, r)
+	}
+	if r.CaseID != caseID || r.CaseClosed {
+		t.Errorf("within the TTL the prefetched status holds: %+v", r)
+	}
+
+	// The cases stage wrote the case: its status is asked again.
+	if err := e.stage.RecordCase(ctx, r.ThreadKey, caseID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := e.stage.pfCaseStatus(caseID); ok {
+		t.Fatal("RecordCase kept the prefetched status")
+	}
+	r, err = e.stage.Process(ctx, msgs[1], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.CaseClosed {
+		t.Errorf("after RecordCase: want the closed case seen, got %+v", r)
+	}
+
+	// Expiry: a fresh prefetch, then the TTL passes.
+	e2, c2 := simStage(t, Config{})
+	m := e2.rec.record(t, email("x1@customer.example", addr, "Hello", ""), "INBOX")
+	if err := e2.stage.Prefetch(ctx, []store.Message{m}); err != nil {
+		t.Fatal(err)
+	}
+	contact2, err := c2.Create(ctx, "Contact", map[string]any{"LastName": "Later", "Email": addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := e2.stage.ResolveContact(ctx, addr, "", addr); err != nil || r.Create == nil {
+		t.Fatalf("within the TTL: want the negative answer (create), got %+v %v", r, err)
+	}
+	e2.clock.Advance(e2.stage.cfg.Prefetch.TTL)
+	if r, err := e2.stage.ResolveContact(ctx, addr, "", addr); err != nil || r.ContactID != contact2 {
+		t.Fatalf("after the TTL: want contact %s, got %+v %v", contact2, r, err)
+	}
+}
