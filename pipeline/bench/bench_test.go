@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/triage-dev/triage/dedupe"
 	"github.com/triage-dev/triage/ingest"
+	"github.com/triage-dev/triage/ingest/imaptest"
 )
 
 // The test binary doubles as the pipeline worker: Run re-executes it with
@@ -255,5 +258,47 @@ func TestRunSmall(t *testing.T) {
 	}
 	if rep.Mismatches != 0 {
 		t.Errorf("%d mismatches between the emulator and the ground truth: %v", rep.Mismatches, rep.Differences)
+	}
+}
+
+// TestLoadFetchMbsync loads a small mailbox into each server with the
+// testing-free launchers and checks that the bare fetch and mbsync see every
+// email.
+func TestLoadFetchMbsync(t *testing.T) {
+	for _, kind := range []string{IMAPMemory, IMAPDovecot} {
+		t.Run(kind, func(t *testing.T) {
+			var srv *imaptest.Server
+			var stop func() error
+			var err error
+			if kind == IMAPMemory {
+				srv, stop, err = imaptest.LaunchMemServer(imaptest.WithUser("bench", "pw"))
+			} else {
+				srv, stop, err = imaptest.LaunchDovecot("", imaptest.WithUser("bench", "pw"))
+				if errors.Is(err, exec.ErrNotFound) && os.Getenv("CI") == "" {
+					t.Skip(err)
+				}
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stop()
+			g := NewGenerator(Options{Emails: 60, Seed: 5})
+			n, err := srv.Load(context.Background(), "INBOX", g.Next, func(int) time.Time { return time.Unix(1_780_000_000, 0) })
+			if err != nil || n != 60 {
+				t.Fatalf("loaded %d: %v", n, err)
+			}
+			got, secs, err := RawFetch(context.Background(), srv.Addr, srv.Username, srv.Password)
+			if err != nil || got != 60 || secs <= 0 {
+				t.Fatalf("raw fetch: %d in %.3fs: %v", got, secs, err)
+			}
+			bin, err := exec.LookPath("mbsync")
+			if err != nil {
+				t.Skip("mbsync not installed")
+			}
+			got, _, err = Mbsync(context.Background(), bin, t.TempDir(), srv.Addr, srv.Username, srv.Password)
+			if err != nil || got != 60 {
+				t.Fatalf("mbsync: %d: %v", got, err)
+			}
+		})
 	}
 }
