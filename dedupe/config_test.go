@@ -3,6 +3,7 @@ package dedupe
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigDefaultsValid(t *testing.T) {
@@ -16,6 +17,9 @@ func TestConfigDefaultsValid(t *testing.T) {
 	}
 	if c.Loop.MaxMessages != 15 || c.Loop.Window.Seconds() != 60 {
 		t.Errorf("loop defaults: %+v", c.Loop)
+	}
+	if c.Prefetch.Lookahead != 200 || c.Prefetch.TTL != 2*time.Minute {
+		t.Errorf("prefetch defaults: %+v", c.Prefetch)
 	}
 }
 
@@ -36,6 +40,8 @@ func TestConfigValidate(t *testing.T) {
 		}, "context.tier_field:"},
 		{"writable without fields", func(c *Config) { c.AlternateEmailWritable = true }, "alternate_email_writable:"},
 		{"own address", func(c *Config) { c.OwnAddresses = []string{"support"} }, "own_addresses[0]:"},
+		{"lookahead", func(c *Config) { c.Prefetch.Lookahead = 5000 }, "prefetch.lookahead:"},
+		{"prefetch ttl", func(c *Config) { c.Prefetch.TTL = -time.Second }, "prefetch.ttl:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
