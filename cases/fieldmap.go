@@ -141,6 +141,7 @@ func ValidateFieldMap(ctx context.Context, cfg Config, d Describer, categories .
 	if o, ok := cs.Field("Origin"); ok && o.Type == "picklist" && !activePicklist(o, "Email") {
 		add("field_map: the Case.Origin picklist has no active value Email")
 	}
+	errs = append(errs, validateStandard(ctx, cfg, d, cs)...)
 	for i, co := range cfg.CustomObjects {
 		p := fmt.Sprintf("custom_objects[%d]", i)
 		od, err := d.Describe(ctx, co.Object)
@@ -200,4 +201,68 @@ func picklistList(f salesforce.FieldDescribe) string {
 		return "none"
 	}
 	return strings.Join(vs, ", ")
+}
+
+// standardWrites are the standard fields the app writes besides the field map.
+var standardWrites = []struct {
+	object string
+	fields []string
+}{
+	{"Case", []string{"Subject", "Description", "Origin", "SuppliedEmail", "SuppliedName", "Status", "ContactId", "AccountId", "ParentId"}},
+	{"EmailMessage", []string{"ParentId", "Incoming", "MessageIdentifier", "ThreadIdentifier", "FromAddress", "FromName", "ToAddress", "CcAddress", "Subject", "TextBody", "HtmlBody", "Headers", "MessageDate", "Status"}},
+	{"Task", []string{"Subject", "Description", "Status", "Priority", "WhatId", "WhoId", "ActivityDate"}},
+	{"CaseArticle", []string{"CaseId", "KnowledgeArticleId"}},
+	{"Contact", []string{"Email", "FirstName", "LastName", "AccountId"}},
+}
+
+// validateStandard checks the integration user may create the standard
+// records and fields the app writes, and that truncation limits fit the
+// org's field lengths.
+func validateStandard(ctx context.Context, cfg Config, d Describer, cs *salesforce.DescribeResult) []error {
+	var errs []error
+	descs := map[string]*salesforce.DescribeResult{"Case": cs}
+	for _, sw := range standardWrites {
+		od := descs[sw.object]
+		if od == nil {
+			var err error
+			if od, err = d.Describe(ctx, sw.object); err != nil {
+				errs = append(errs, fmt.Errorf("objects.%s: describe: %w", sw.object, err))
+				continue
+			}
+			descs[sw.object] = od
+		}
+		if !od.Createable {
+			errs = append(errs, fmt.Errorf("objects.%s: the integration user cannot create %s records", sw.object, sw.object))
+		}
+		for _, name := range sw.fields {
+			f, ok := od.Field(name)
+			switch {
+			case !ok:
+				errs = append(errs, fmt.Errorf("objects.%s.%s: no such field (or no read access for the integration user)", sw.object, name))
+			case !f.Createable:
+				errs = append(errs, fmt.Errorf("objects.%s.%s: not createable by the integration user", sw.object, name))
+			}
+		}
+	}
+	limits := []struct {
+		key, object, field string
+		v                  int
+	}{
+		{"subject", "Case", "Subject", cfg.Truncate.Subject}, {"description", "Case", "Description", cfg.Truncate.Description},
+		{"text_body", "EmailMessage", "TextBody", cfg.Truncate.TextBody}, {"html_body", "EmailMessage", "HtmlBody", cfg.Truncate.HTMLBody},
+		{"headers", "EmailMessage", "Headers", cfg.Truncate.Headers}, {"email_subject", "EmailMessage", "Subject", cfg.Truncate.EmailSubj},
+		{"address", "EmailMessage", "ToAddress", cfg.Truncate.Address}, {"task_description", "Task", "Description", cfg.Truncate.TaskBody},
+		{"summary", "Case", cfg.FieldMap.Summary, cfg.Truncate.Summary}, {"summary", "Case", cfg.FieldMap.Explanation, cfg.Truncate.Summary},
+	}
+	for _, l := range limits {
+		od := descs[l.object]
+		if od == nil || l.field == "" {
+			continue
+		}
+		// Fields already reported as unusable (read-only, wrong type) are skipped.
+		if f, ok := od.Field(l.field); ok && f.Createable && slices.Contains(longTextTypes, f.Type) && f.Length > 0 && l.v > f.Length {
+			errs = append(errs, fmt.Errorf("truncate.%s: %d exceeds %s.%s's length %d in this org", l.key, l.v, l.object, f.Name, f.Length))
+		}
+	}
+	return errs
 }

@@ -9,6 +9,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/triage-dev/triage/salesforce"
 	"github.com/triage-dev/triage/store"
 )
 
@@ -126,5 +127,48 @@ func TestAuditVerifyDetectsDeletedRow(t *testing.T) {
 	}
 	if err := s.Verify(ctx); !errors.As(err, &te) || te.Seq != 2 {
 		t.Fatalf("verify after removing row 2: %v", err)
+	}
+}
+
+// shrunkOrg alters a real describe: a smaller Subject, Headers without
+// create access, Task not createable.
+type shrunkOrg struct{ d Describer }
+
+func (s shrunkOrg) Describe(ctx context.Context, o string) (*salesforce.DescribeResult, error) {
+	r, err := s.d.Describe(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	c := *r
+	c.Fields = append([]salesforce.FieldDescribe(nil), r.Fields...)
+	for i := range c.Fields {
+		switch o + "." + c.Fields[i].Name {
+		case "Case.Subject":
+			c.Fields[i].Length = 100
+		case "EmailMessage.Headers":
+			c.Fields[i].Createable = false
+		}
+	}
+	if o == "Task" {
+		c.Createable = false
+	}
+	return &c, nil
+}
+
+func TestValidateStandardAccess(t *testing.T) {
+	e := newEnv(t)
+	errs := ValidateFieldMap(context.Background(), Config{}, shrunkOrg{e.sf})
+	want := []string{
+		"objects.EmailMessage.Headers: not createable by the integration user",
+		"objects.Task: the integration user cannot create Task records",
+		"truncate.subject: 255 exceeds Case.Subject's length 100 in this org",
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("got %v", errs)
+	}
+	for i, w := range want {
+		if errs[i].Error() != w {
+			t.Errorf("error %d = %q, want %q", i, errs[i], w)
+		}
 	}
 }
