@@ -1,12 +1,16 @@
 package review
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/triage-dev/triage/classify"
 	"github.com/triage-dev/triage/knowledge"
 	"github.com/triage-dev/triage/salesforce"
 	"github.com/triage-dev/triage/store"
@@ -169,4 +173,49 @@ var _ APIUsage = SalesforceBudget{}
 func (b SalesforceBudget) APIUsage(context.Context) (used, max int64, err error) {
 	bu := b.Client.Budget()
 	return bu.Used, bu.Max, nil
+}
+
+// OfflineRetrainer is a Retrainer that trains the offline classifier from the
+// embedded data plus every manager correction (what `triage train` does),
+// stores the model (classify.model_path when set, else the database) and
+// hands it to Use so the running classifier can switch to it.
+type OfflineRetrainer struct {
+	Config classify.Config
+	Store  *store.Store
+	// Use receives the new model (nil: only stored, picked up at the next start).
+	Use func(*classify.Model) error
+	// Log gets one line per retraining (nil: silent).
+	Log *slog.Logger
+}
+
+var _ Retrainer = OfflineRetrainer{}
+
+// Retrain trains, stores and installs a new model.
+func (o OfflineRetrainer) Retrain(ctx context.Context) error {
+	m, n, err := classify.TrainWithCorrections(ctx, o.Config, o.Store)
+	if err != nil {
+		return fmt.Errorf("retrain: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := m.Save(&buf); err != nil {
+		return fmt.Errorf("retrain: save model: %w", err)
+	}
+	if p := o.Config.ModelPath; p != "" {
+		tmp := p + ".tmp"
+		if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
+			return fmt.Errorf("retrain: %w", err)
+		}
+		if err := os.Rename(tmp, p); err != nil {
+			return fmt.Errorf("retrain: %w", err)
+		}
+	} else if err := o.Store.PutModel(ctx, classify.StoredModelName, buf.Bytes()); err != nil {
+		return fmt.Errorf("retrain: %w", err)
+	}
+	if o.Log != nil {
+		o.Log.Info("retrained the offline classifier", "corrections", n, "model", classify.ModelName(m), "held_out_accuracy", m.HeldOutAccuracy)
+	}
+	if o.Use != nil {
+		return o.Use(m)
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/triage-dev/triage/classify"
 	"github.com/triage-dev/triage/knowledge"
 	"github.com/triage-dev/triage/salesforce"
 	"github.com/triage-dev/triage/store"
@@ -132,5 +133,24 @@ func TestSalesforceBudgetAdapter(t *testing.T) {
 	e2 := newEnv(t, true, func(_ *Config, d *Deps) { d.APIUsage = SalesforceBudget{Client: fakeBudget{}} })
 	if _, body := e2.client().mustLogin("viewer1").get("/"); !strings.Contains(body, "has not reported the API usage yet") {
 		t.Fatal("unknown budget not explained")
+	}
+}
+
+func TestOfflineRetrainer(t *testing.T) {
+	e := newEnv(t, true)
+	ctx := context.Background()
+	if _, err := e.st.AddCorrection(ctx, store.Correction{MessageID: e.ids["escalated"], Subject: "refund please", Body: "I want my money back", Category: "REFUND", Actor: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	var got *classify.Model
+	r := OfflineRetrainer{Config: classify.Config{}, Store: e.st, Use: func(m *classify.Model) error { got = m; return nil }}
+	if err := r.Retrain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got == nil || len(got.Classes) == 0 {
+		t.Fatal("new model not handed over")
+	}
+	if b, ok, err := e.st.ModelBlob(ctx, classify.StoredModelName); err != nil || !ok || len(b) == 0 {
+		t.Fatalf("model not stored: %v %v", ok, err)
 	}
 }
