@@ -116,6 +116,17 @@ func (s *Stage) send(ctx context.Context, m store.Message, in Input, p *plan, cs
 				continue
 			}
 		}
+		if round < 2 && !o.caseGone && in.Dedupe.CaseID != "" && in.Dedupe.ThreadKey != "" && caseGone(err) {
+			s.log.Info("the thread's case is gone; opening a new one", "msg", m.ID, "case", in.Dedupe.CaseID)
+			o.caseGone = true
+			np, perr := s.plan(ctx, m, in, nil, o)
+			if perr != nil {
+				release()
+				return Result{APICalls: calls}, perr
+			}
+			p = np
+			continue
+		}
 		if round < 2 && !o.caseExists && len(p.createOnly) > 0 && refusedCreateOnly(err, p.createOnly) {
 			s.log.Info("case exists already; retrying as an update", "msg", m.ID, "thread", in.Dedupe.ThreadKey)
 			o.caseExists = true
@@ -165,6 +176,21 @@ func definite(err error) bool {
 		return true
 	case errors.As(err, &ae):
 		return ae.StatusCode > 0 && ae.StatusCode < 500
+	}
+	return false
+}
+
+// caseGone reports that the update of the known case failed because the
+// record was deleted (or merged away).
+func caseGone(err error) bool {
+	var ce *salesforce.CompositeError
+	if !errors.As(err, &ce) {
+		return false
+	}
+	for _, f := range ce.Failures {
+		if f.Path == "case" && (f.HasCode("ENTITY_IS_DELETED") || f.HasCode("NOT_FOUND") || f.HasCode("INVALID_CROSS_REFERENCE_KEY")) {
+			return true
+		}
 	}
 	return false
 }

@@ -391,6 +391,7 @@ func (s *Stage) closeDecision(in Input, cs *caseSnapshot) (closeIt bool, why str
 type planOpts struct {
 	matchedContact string // a duplicate rule matched this contact: do not create one
 	caseExists     bool   // upsert hit an existing case: leave create-only fields out
+	caseGone       bool   // the known case was deleted: upsert a new one by thread key
 }
 
 // plan is the list of writes for one message.
@@ -454,7 +455,10 @@ func (s *Stage) plan(ctx context.Context, m store.Message, in Input, cs *caseSna
 		return p, nil
 	}
 
-	existing := d.CaseID != ""
+	existing := d.CaseID != "" && !o.caseGone
+	if o.caseGone {
+		notes = append(notes, "The thread's case "+d.CaseID+" no longer exists in Salesforce: opened a new case.")
+	}
 	// Without a known case id the case is upserted by the thread key with
 	// everything a new case needs; when the upsert finds the case already
 	// there (a create-only field is refused), the plan is rebuilt as an update.
@@ -555,6 +559,9 @@ func (s *Stage) plan(ctx context.Context, m store.Message, in Input, cs *caseSna
 	}
 	if !existing {
 		if why, ok := s.closeCandidate(in); ok {
+			if why == "" {
+				why = "the case is new"
+			}
 			p.res.CloseDenied = why
 			notes = append(notes, "Not closed although the email says it is resolved: "+why+".")
 		}

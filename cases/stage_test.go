@@ -545,3 +545,30 @@ func TestSecondWorkerOnSameMessageWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestReplyOnDeletedCaseOpensNewOne(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.stage(Config{})
+	first := newEmail("pat@customer.example", "z1@customer.example", "Gone")
+	r1, err := s.Process(ctx, e.msg("z1@customer.example"), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sf.Delete(ctx, "Case", r1.CaseID); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := s.Process(ctx, e.msg("z2@customer.example"), reply(first, r1.CaseID, r1.ContactID, "z2@customer.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.CaseID == "" || r2.CaseID == r1.CaseID || r2.Action != ActionCreated || r2.APICalls != 2 {
+		t.Fatalf("%+v", r2)
+	}
+	if c := e.record("Case", r2.CaseID); c["ContactId"] != r1.ContactID || c["Triage_Key__c"] != first.Dedupe.ThreadKey {
+		t.Fatalf("%v", c)
+	}
+	if e.hooks.cases[first.Dedupe.ThreadKey] != r2.CaseID {
+		t.Error("dedupe not told about the new case")
+	}
+}
