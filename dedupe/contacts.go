@@ -585,6 +585,16 @@ func (s *Stage) pollChanges(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if mark == "" {
+			// Never polled and nothing cached (a new database): there is
+			// nothing to drop, so the calls are saved. The next poll looks
+			// back a whole TTL, so no change in between is missed.
+			if idle, err := s.nothingCached(ctx); err != nil {
+				return err
+			} else if idle {
+				continue
+			}
+		}
 		since := parseSFTime(mark)
 		if since.IsZero() {
 			since = s.now().Add(-s.cfg.ContactCache.TTL)
@@ -634,6 +644,17 @@ func (s *Stage) pollChanges(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// nothingCached: no contact link in the database and no answer in memory.
+func (s *Stage) nothingCached(ctx context.Context) (bool, error) {
+	if has, err := s.st.DedupeHasContacts(ctx); err != nil || has {
+		return false, err
+	}
+	s.ctxMu.Lock()
+	n := len(s.ctxCache)
+	s.ctxMu.Unlock()
+	return n == 0 && s.pf.empty(), nil
 }
 
 // accountContext reads layer-1 context: only the configured Account fields,

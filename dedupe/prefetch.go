@@ -117,6 +117,12 @@ func pruneMap[K comparable, V any](m map[K]V, at func(V) time.Time, fresh func(t
 	}
 }
 
+func (c *prefetchCache) empty() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.contacts)+len(c.byID)+len(c.domains)+len(c.accContacts)+len(c.emails)+len(c.cases) == 0
+}
+
 // forgetContacts drops answers about changed contacts (the change poll).
 func (c *prefetchCache) forgetContacts(ids, addrs []string) {
 	c.mu.Lock()

@@ -147,8 +147,8 @@ func TestDemoMailboxPrefetch(t *testing.T) {
 	for _, q := range pre.api.queries() {
 		t.Logf("prefetch run: %.200s", q)
 	}
-	if preCalls > 9 {
-		t.Errorf("dedupe made %d API calls for %d messages with prefetch, want at most 9 (7 measured)", preCalls, len(got))
+	if preCalls > 7 {
+		t.Errorf("dedupe made %d API calls for %d messages with prefetch, want at most 7 (5 measured)", preCalls, len(got))
 	}
 	if plainCalls <= preCalls {
 		t.Errorf("prefetch saved nothing: %d calls without, %d with", plainCalls, preCalls)
@@ -401,5 +401,29 @@ func TestPrefetchStaleness(t *testing.T) {
 	e2.clock.Advance(e2.stage.cfg.Prefetch.TTL)
 	if r, err := e2.stage.ResolveContact(ctx, addr, "", addr); err != nil || r.ContactID != contact2 {
 		t.Fatalf("after the TTL: want contact %s, got %+v %v", contact2, r, err)
+	}
+}
+
+// TestPollSkippedWhenNothingCached: the change poll of a new database, with
+// nothing cached to drop, costs no call; once a contact is cached it polls.
+func TestPollSkippedWhenNothingCached(t *testing.T) {
+	e, c := simStage(t, Config{})
+	ctx := context.Background()
+	log := &soqlLog{SalesforceAPI: c}
+	e.stage = NewStage(Config{}, e.st, log, nil, e.clock.Now)
+	if err := e.stage.PollChanges(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if q := log.queries(); len(q) != 0 {
+		t.Fatalf("poll with nothing cached queried: %v", q)
+	}
+	if err := e.stage.RecordContact(ctx, "known@customer.example", "003000000000001AAA", "", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.stage.PollChanges(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if q := log.queries(); len(q) != 2 {
+		t.Fatalf("poll with a cached contact: want 2 queries (Contact, Account), got %v", q)
 	}
 }

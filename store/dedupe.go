@@ -602,3 +602,13 @@ func (s *Store) DedupeKnownMessageIDs(ctx context.Context, ids []string) (indexe
 	}
 	return indexed, recorded, nil
 }
+
+// DedupeHasContacts reports whether any address → Contact link is cached.
+func (s *Store) DedupeHasContacts(ctx context.Context) (bool, error) {
+	var n int
+	err := s.reader.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM dedupe_contacts WHERE state<>'pending')`).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: dedupe has contacts: %w", classify(err))
+	}
+	return n == 1, nil
+}
