@@ -273,6 +273,11 @@ func addMessage(t *testing.T, st *store.Store, m seedMsg) int64 {
 	}
 	step(store.StateDeduped, store.StateClassified, "classify", m.classify)
 	if m.final == store.StateDead {
+		for range 3 { // a dead letter has usually been retried first
+			if err := st.Retry(ctx, id, store.StateClassified, "cases", errors.New("salesforce: 503 SERVER_UNAVAILABLE"), start, true); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if err := st.Advance(ctx, store.Transition{ID: id, From: store.StateClassified, To: store.StateDead, Stage: "knowledge",
 			Reason: m.reason, Error: "salesforce: 400 FIELD_CUSTOM_VALIDATION_EXCEPTION"}); err != nil {
 			t.Fatal(err)

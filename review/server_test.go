@@ -387,7 +387,7 @@ func TestReplayAndPushThrough(t *testing.T) {
 	ctx := context.Background()
 	c := e.client().mustLogin("admin1")
 	_, body := c.get("/dead")
-	if !strings.Contains(body, "FIELD_CUSTOM_VALIDATION_EXCEPTION") || !strings.Contains(body, "Dead one") {
+	if !strings.Contains(body, "FIELD_CUSTOM_VALIDATION_EXCEPTION") || !strings.Contains(body, "Dead one") || !strings.Contains(body, `<td class="num">3</td>`) {
 		t.Fatalf("dead letter page:\n%s", body)
 	}
 	dead := e.ids["dead"]
