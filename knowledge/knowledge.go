@@ -29,7 +29,16 @@ const (
 
 // maxQueryTerms bounds the query: the strongest key terms carry the topic,
 // the long tail of an email only adds noise and latency.
-const maxQueryTerms = 12
+const maxQueryTerms = 8
+
+// unknownTermWeight scales a key term the index does not know: it counts
+// against the score (a topic the base lacks) but at half weight, since names
+// and typos are unknown too.
+const unknownTermWeight = 0.5
+
+// idfPower damps IDF in key-term weights: with full IDF a rare incidental
+// word (a product name, a weekday) outweighs the topic word an email repeats.
+const idfPower = 0.5
 
 // maxMatchTerms bounds the FTS5 query, whose cost grows with every posting list.
 const maxMatchTerms = 8
@@ -323,11 +332,9 @@ func (k *Knowledge) queryTerms(ctx context.Context, an *analyzer, subject, body 
 		d := float64(max(qt.df, 1))
 		idf := math.Log(1 + (max(n, d)-d+0.5)/(d+0.5)) // positive even on an empty index
 		// Saturate repetition: an email that says "refund" five times is not five times as much about refunds.
-		qt.weight = (1 + math.Log(qt.tf)) * idf
+		qt.weight = (1 + math.Log(qt.tf)) * math.Pow(idf, idfPower)
 		if qt.df == 0 {
-			// Unknown to the index: counts against the score (a topic the base
-			// lacks) but at half weight, since names and typos are unknown too.
-			qt.weight /= 2
+			qt.weight *= unknownTermWeight
 		}
 		terms = append(terms, *qt)
 	}

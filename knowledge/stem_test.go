@@ -65,6 +65,9 @@ func TestStopWordsAndHTML(t *testing.T) {
 	if got != "refund order" {
 		t.Fatalf("got %q", got)
 	}
+	if got := a.indexText("Refund for order NW-100517, invoice INV-2026-10-4471 (RMA-55120) via 2FA"); got != "refund order invoic 2fa" {
+		t.Fatalf("reference codes kept: %q", got)
+	}
 	de := newAnalyzer("de")
 	if got := de.indexText("Hallo, ich möchte meine Bestellung stornieren. Mit freundlichen Grüßen"); got != "bestellung storni" {
 		t.Fatalf("de got %q", got)

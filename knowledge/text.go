@@ -65,15 +65,20 @@ func collapseSpace(s string) string {
 }
 
 // words splits text into lower-case words of letters and digits. Pure numbers
-// (order numbers, dates) are dropped: they never identify a topic.
+// and the parts of reference codes (NW-100517, INV-2026-10-4471, RMA-55120:
+// a word joined to digits by a dash, slash or underscore) are dropped: they
+// identify a record, never a topic.
 func words(s string, fn func(w string)) {
 	start := -1
 	digitsOnly := true
+	prevJoined := false // the previous token ended in -, / or _ before this one
 	flush := func(end int) {
 		if start >= 0 {
-			if !digitsOnly {
+			joinedNext := end+1 < len(s) && strings.IndexByte("-/_", s[end]) >= 0 && s[end+1] >= '0' && s[end+1] <= '9'
+			if !digitsOnly && !joinedNext && !prevJoined {
 				fn(strings.ToLower(s[start:end]))
 			}
+			prevJoined = digitsOnly && end < len(s) && strings.IndexByte("-/_", s[end]) >= 0
 			start = -1
 		}
 	}
