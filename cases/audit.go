@@ -16,8 +16,8 @@ import (
 	"github.com/triage-dev/triage/store"
 )
 
-// AuditFields is one write and its outcome, before it becomes an audit line.
-type AuditFields struct {
+// auditItem is one write and its outcome, before it becomes an audit line.
+type auditItem struct {
 	Write    Write
 	RecordID string
 	Result   string // ok, dry_run or an error code
@@ -46,7 +46,7 @@ func auditJSON(w Write) json.RawMessage {
 	return b
 }
 
-func (s *Stage) audit(ctx context.Context, msgID int64, items []AuditFields) error {
+func (s *Stage) audit(ctx context.Context, msgID int64, items []auditItem) error {
 	now := s.now()
 	entries := make([]store.CasesAuditEntry, 0, len(items))
 	for _, it := range items {
@@ -62,9 +62,9 @@ func (s *Stage) audit(ctx context.Context, msgID int64, items []AuditFields) err
 }
 
 func (s *Stage) auditSuccess(ctx context.Context, m store.Message, p *plan, ids map[string]string) {
-	items := make([]AuditFields, 0, len(p.writes))
+	items := make([]auditItem, 0, len(p.writes))
 	for _, w := range p.writes {
-		items = append(items, AuditFields{Write: w, RecordID: ids[w.Ref], Result: "ok"})
+		items = append(items, auditItem{Write: w, RecordID: ids[w.Ref], Result: "ok"})
 	}
 	if err := s.audit(context.WithoutCancel(ctx), m.ID, items); err != nil {
 		s.log.Error("audit trail write failed", "msg", m.ID, "err", err)
@@ -90,13 +90,13 @@ func (s *Stage) auditFailure(ctx context.Context, m store.Message, p *plan, resp
 	} else if !definite(err) {
 		code = "unknown_outcome"
 	}
-	items := make([]AuditFields, 0, len(p.writes))
+	items := make([]auditItem, 0, len(p.writes))
 	for _, w := range p.writes {
 		r := byRef[w.Ref]
 		if r == "" {
 			r = code
 		}
-		items = append(items, AuditFields{Write: w, Result: r, Detail: truncate(err.Error(), 500)})
+		items = append(items, auditItem{Write: w, Result: r, Detail: truncate(err.Error(), 500)})
 	}
 	if aerr := s.audit(context.WithoutCancel(ctx), m.ID, items); aerr != nil {
 		s.log.Error("audit trail write failed", "msg", m.ID, "err", aerr)

@@ -85,7 +85,7 @@ func (s *Stage) WriteCustom(ctx context.Context, msgID int64, object, id string,
 	}
 	w := Write{Ref: "custom", Op: "update", SObject: co.Object, ID: id, Fields: fields}
 	if s.DryRun() {
-		return s.audit(ctx, msgID, []AuditFields{{Write: w, RecordID: id, Result: "dry_run"}})
+		return s.audit(ctx, msgID, []auditItem{{Write: w, RecordID: id, Result: "dry_run"}})
 	}
 	req := salesforce.NewComposite(true)
 	addTo(req, []Write{w})
@@ -98,7 +98,7 @@ func (s *Stage) WriteCustom(ctx context.Context, msgID int64, object, id string,
 			res = ae.Code()
 		}
 	}
-	if aerr := s.audit(ctx, msgID, []AuditFields{{Write: w, RecordID: id, Result: res}}); aerr != nil {
+	if aerr := s.audit(ctx, msgID, []auditItem{{Write: w, RecordID: id, Result: res}}); aerr != nil {
 		return aerr
 	}
 	if err != nil {

@@ -421,9 +421,9 @@ func (s *Stage) recordDryRun(ctx context.Context, m store.Message, p *plan) (Res
 	r := p.res
 	r.DryRun = true
 	r.Writes = p.writes
-	var entries []AuditFields
+	var entries []auditItem
 	for _, w := range p.writes {
-		entries = append(entries, AuditFields{Write: w, Result: "dry_run"})
+		entries = append(entries, auditItem{Write: w, Result: "dry_run"})
 	}
 	if err := s.audit(ctx, m.ID, entries); err != nil {
 		return r, err
