@@ -166,7 +166,6 @@ func (c *prefetchCache) forgetCase(caseID string) {
 
 // pfPlan is what one message will need from Salesforce.
 type pfPlan struct {
-	id       int64
 	addr     string
 	name     string
 	forms    []string // lower-case literal forms of the address
@@ -260,7 +259,7 @@ func (s *Stage) planFor(ctx context.Context, m store.Message) *pfPlan {
 	if len(m.Parsed) == 0 || json.Unmarshal(m.Parsed, &p) != nil {
 		return nil
 	}
-	pl := &pfPlan{id: m.ID}
+	pl := &pfPlan{}
 	pl.name, pl.addr, _ = ParseAddress(p.From.Addr, s.cfg.Address)
 	if pl.name == "" {
 		pl.name = p.From.Name
@@ -712,8 +711,8 @@ func (w *pfWork) accounts(ctx context.Context) error {
 	for _, id := range ids {
 		units = append(units, unit{id: id})
 	}
-	base := "SELECT " + strings.Join(fields, ", ") + " FROM Account WHERE  OR Id IN () LIMIT 2000" +
-		strings.Repeat(" IN () OR ", len(s.cfg.AccountDomainFields))
+	base := "SELECT " + strings.Join(fields, ", ") + " FROM Account WHERE " + strings.Join(s.cfg.AccountDomainFields, " IN () OR ") +
+		" IN () OR Id IN () LIMIT 2000"
 	cost := func(u unit) int {
 		if u.domain == "" {
 			return litCost(s.quote(u.id))
@@ -735,7 +734,7 @@ func (w *pfWork) accounts(ctx context.Context) error {
 			}
 			for _, f := range domainForms(u.domain) {
 				forms = append(forms, s.quote(f))
-				formDomain[f] = u.domain
+				formDomain[strings.ToLower(f)] = u.domain
 			}
 		}
 		var where []string

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -425,5 +426,59 @@ func TestPollSkippedWhenNothingCached(t *testing.T) {
 	}
 	if q := log.queries(); len(q) != 2 {
 		t.Fatalf("poll with a cached contact: want 2 queries (Contact, Account), got %v", q)
+	}
+}
+
+// TestPrefetchRefreshesExpiredLinks: cached links past their TTL are
+// checked by Id in the same query as the addresses; Process then decides
+// as it would by itself (still there: linked; moved away: a new contact).
+func TestPrefetchRefreshesExpiredLinks(t *testing.T) {
+	e, c := simStage(t, Config{})
+	ctx := context.Background()
+	log := &soqlLog{SalesforceAPI: c}
+	e.stage = NewStage(Config{}, e.st, log, nil, e.clock.Now)
+	stay, err := c.Create(ctx, "Contact", map[string]any{"LastName": "Stay", "Email": "stay@customer.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, err := c.Create(ctx, "Contact", map[string]any{"LastName": "Moved", "Email": "moved@customer.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr, id := range map[string]string{"stay@customer.example": stay, "moved@customer.example": moved} {
+		if err := e.stage.RecordContact(ctx, addr, id, "", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Update(ctx, "Contact", moved, map[string]any{"Email": "elsewhere@customer.example"}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(e.stage.cfg.ContactCache.TTL + time.Minute)
+	m1 := e.rec.record(t, email("s1@customer.example", "stay@customer.example", "One", ""), "INBOX")
+	m2 := e.rec.record(t, email("s2@customer.example", "moved@customer.example", "Two", ""), "INBOX")
+	e.stage.lastPoll = e.clock.Now() // this test is about the refresh, not the poll
+	if err := e.stage.Prefetch(ctx, []store.Message{m1, m2}); err != nil {
+		t.Fatal(err)
+	}
+	qs := log.queries()
+	if !slices.ContainsFunc(qs, func(q string) bool { return strings.Contains(q, "Email IN") && strings.Contains(q, " OR Id IN (") }) {
+		t.Errorf("no combined address and Id query: %q", qs)
+	}
+	r1, err := e.stage.Process(ctx, m1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := e.stage.Process(ctx, m2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.ContactID != stay || r1.ContactSource != SourceEmail {
+		t.Errorf("still there: %+v", r1)
+	}
+	if r2.ContactID != "" || r2.CreateContact == nil {
+		t.Errorf("moved away: want a new contact, got %+v", r2)
+	}
+	if extra := log.queries()[len(qs):]; len(extra) > 0 {
+		t.Errorf("Process queried after the prefetch: %q", extra)
 	}
 }
