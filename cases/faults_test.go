@@ -2,10 +2,12 @@ package cases
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/triage-dev/triage/salesforce/sfsim"
 	"github.com/triage-dev/triage/store"
@@ -99,5 +101,44 @@ func TestFaultsExactlyOnce(t *testing.T) {
 	}
 	if err := s.Verify(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestOutage: during a two-minute outage (the emulator's injected clock)
+// every attempt fails as temporary; afterwards the message lands once.
+func TestOutage(t *testing.T) {
+	var mu sync.Mutex
+	clock := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	e := newEnvWith(t, func(o *sfsim.Options) { o.Now = now })
+	ctx := context.Background()
+	s := e.stage(Config{})
+	if err := e.org.SetFaultsChecked(sfsim.Faults{OutageSeconds: 120}); err != nil {
+		t.Fatal(err)
+	}
+	m := e.msg("out@x.example")
+	in := newEmail("out@x.example", "out@x.example", "During the outage")
+	for i := range 4 {
+		_, err := s.Process(ctx, m, in)
+		var tmp interface{ Temporary() bool }
+		if err == nil || !errors.As(err, &tmp) || !tmp.Temporary() {
+			t.Fatalf("attempt %d during the outage: %v", i, err)
+		}
+		mu.Lock()
+		clock = clock.Add(20 * time.Second)
+		mu.Unlock()
+	}
+	if led, _, _ := e.st.CasesLedger(ctx, m.ID); led.State != store.CasesSending {
+		t.Fatalf("a 503 is not a definite refusal: ledger %q", led.State)
+	}
+	mu.Lock()
+	clock = clock.Add(time.Minute)
+	mu.Unlock()
+	r, err := s.Process(ctx, m, in)
+	if err != nil || r.CaseID == "" {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if e.count("Case", nil) != 1 || e.count("EmailMessage", nil) != 1 {
+		t.Fatal("not exactly once")
 	}
 }

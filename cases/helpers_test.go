@@ -77,7 +77,14 @@ func (e *env) now() time.Time { return e.clock }
 
 func newEnv(t testing.TB, extra ...sfdx.Field) *env {
 	t.Helper()
-	org, err := sfsim.New(sfsim.Options{ClientID: "3MVG9cases", ClientSecret: "cases-secret", Username: "triage@example.com", ExtraFields: extra})
+	return newEnvWith(t, func(o *sfsim.Options) { o.ExtraFields = extra })
+}
+
+func newEnvWith(t testing.TB, adjust func(*sfsim.Options)) *env {
+	t.Helper()
+	opts := sfsim.Options{ClientID: "3MVG9cases", ClientSecret: "cases-secret", Username: "triage@example.com"}
+	adjust(&opts)
+	org, err := sfsim.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
