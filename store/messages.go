@@ -68,72 +68,94 @@ type RecordResult struct {
 // the folder's last UID, all in one transaction. Recording the same location or
 // the same (Message-ID, SHA-256) again is a no-op that returns the existing id.
 func (s *Store) RecordMessage(ctx context.Context, m NewMessage) (RecordResult, error) {
+	res, err := s.RecordMessages(ctx, []NewMessage{m})
+	if err != nil {
+		return RecordResult{}, err
+	}
+	return res[0], nil
+}
+
+// RecordMessages records several messages in one transaction, each exactly as
+// RecordMessage would: one commit for a batch is what lets ingest keep up
+// with the IMAP server.
+func (s *Store) RecordMessages(ctx context.Context, ms []NewMessage) ([]RecordResult, error) {
+	out := make([]RecordResult, len(ms))
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		for i, m := range ms {
+			r, err := s.recordTx(ctx, tx, m)
+			if err != nil {
+				return fmt.Errorf("store: record %s/%s uid %d: %w", m.Mailbox, m.Folder, m.UID, err)
+			}
+			out[i] = r
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Store) recordTx(ctx context.Context, tx *sql.Tx, m NewMessage) (RecordResult, error) {
 	if m.State == "" {
 		m.State = StateReceived
 	}
 	now := s.now().UnixMilli()
 	var res RecordResult
-	err := s.Write(ctx, func(tx *sql.Tx) error {
-		res = RecordResult{}
-		// Location first: a UID already recorded means this fetch is a repeat.
-		var existing int64
-		err := tx.QueryRowContext(ctx, `SELECT message_id FROM message_locations
-			WHERE mailbox=? AND folder=? AND uidvalidity=? AND uid=?`,
-			m.Mailbox, m.Folder, m.UIDValidity, m.UID).Scan(&existing)
-		switch {
-		case err == nil:
-			res.ID = existing
-			return advanceUID(ctx, tx, m.Mailbox, m.Folder, m.UIDValidity, m.UID, now)
-		case !errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("look up location: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?)
-			ON CONFLICT (sha256) DO NOTHING`, m.SHA256, len(m.Raw), m.Raw); err != nil {
-			return fmt.Errorf("insert blob: %w", err)
-		}
-		var sent any
-		if !m.SentAt.IsZero() {
-			sent = m.SentAt.UnixMilli()
-		}
-		r, err := tx.ExecContext(ctx, `INSERT INTO messages (sha256, message_id, mailbox, folder, uidvalidity, uid,
-			size, header_only, subject, from_addr, sent_at, parsed, state, reason, last_error, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (message_id, sha256) DO NOTHING`,
-			m.SHA256, m.MessageID, m.Mailbox, m.Folder, m.UIDValidity, m.UID, m.Size, m.HeaderOnly,
-			m.Subject, m.From, sent, m.Parsed, m.State, m.Reason, m.LastError, now, now)
-		if err != nil {
-			return fmt.Errorf("insert message: %w", err)
-		}
-		if n, _ := r.RowsAffected(); n == 1 {
-			res.New = true
-			if res.ID, err = r.LastInsertId(); err != nil {
-				return err
-			}
-		} else if err := tx.QueryRowContext(ctx, `SELECT id FROM messages WHERE message_id=? AND sha256=?`,
-			m.MessageID, m.SHA256).Scan(&res.ID); err != nil {
-			return fmt.Errorf("find existing message: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO message_locations (message_id, mailbox, folder, uidvalidity, uid, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, res.ID, m.Mailbox, m.Folder, m.UIDValidity, m.UID, now); err != nil {
-			return fmt.Errorf("insert location: %w", err)
-		}
-		kind, detail := "seen_again", fmt.Sprintf("%s/%s uid %d", m.Mailbox, m.Folder, m.UID)
-		if res.New {
-			kind = "recorded"
-			if m.State != StateReceived {
-				kind = string(m.State)
-				detail += ": " + m.Reason
-			}
-		}
-		if err := s.appendEvent(ctx, tx, Event{MessageID: res.ID, Stage: "ingest", Kind: kind, Detail: detail}); err != nil {
-			return err
-		}
-		return advanceUID(ctx, tx, m.Mailbox, m.Folder, m.UIDValidity, m.UID, now)
-	})
-	if err != nil {
-		return RecordResult{}, fmt.Errorf("store: record %s/%s uid %d: %w", m.Mailbox, m.Folder, m.UID, err)
+	// Location first: a UID already recorded means this fetch is a repeat.
+	var existing int64
+	err := tx.QueryRowContext(ctx, `SELECT message_id FROM message_locations
+		WHERE mailbox=? AND folder=? AND uidvalidity=? AND uid=?`,
+		m.Mailbox, m.Folder, m.UIDValidity, m.UID).Scan(&existing)
+	switch {
+	case err == nil:
+		res.ID = existing
+		return res, advanceUID(ctx, tx, m.Mailbox, m.Folder, m.UIDValidity, m.UID, now)
+	case !errors.Is(err, sql.ErrNoRows):
+		return res, fmt.Errorf("look up location: %w", err)
 	}
-	return res, nil
+	if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?)
+		ON CONFLICT (sha256) DO NOTHING`, m.SHA256, len(m.Raw), m.Raw); err != nil {
+		return res, fmt.Errorf("insert blob: %w", err)
+	}
+	var sent any
+	if !m.SentAt.IsZero() {
+		sent = m.SentAt.UnixMilli()
+	}
+	r, err := tx.ExecContext(ctx, `INSERT INTO messages (sha256, message_id, mailbox, folder, uidvalidity, uid,
+		size, header_only, subject, from_addr, sent_at, parsed, state, reason, last_error, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (message_id, sha256) DO NOTHING`,
+		m.SHA256, m.MessageID, m.Mailbox, m.Folder, m.UIDValidity, m.UID, m.Size, m.HeaderOnly,
+		m.Subject, m.From, sent, m.Parsed, m.State, m.Reason, m.LastError, now, now)
+	if err != nil {
+		return res, fmt.Errorf("insert message: %w", err)
+	}
+	if n, _ := r.RowsAffected(); n == 1 {
+		res.New = true
+		if res.ID, err = r.LastInsertId(); err != nil {
+			return res, err
+		}
+	} else if err := tx.QueryRowContext(ctx, `SELECT id FROM messages WHERE message_id=? AND sha256=?`,
+		m.MessageID, m.SHA256).Scan(&res.ID); err != nil {
+		return res, fmt.Errorf("find existing message: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO message_locations (message_id, mailbox, folder, uidvalidity, uid, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, res.ID, m.Mailbox, m.Folder, m.UIDValidity, m.UID, now); err != nil {
+		return res, fmt.Errorf("insert location: %w", err)
+	}
+	kind, detail := "seen_again", fmt.Sprintf("%s/%s uid %d", m.Mailbox, m.Folder, m.UID)
+	if res.New {
+		kind = "recorded"
+		if m.State != StateReceived {
+			kind = string(m.State)
+			detail += ": " + m.Reason
+		}
+	}
+	if err := s.appendEvent(ctx, tx, Event{MessageID: res.ID, Stage: "ingest", Kind: kind, Detail: detail}); err != nil {
+		return res, err
+	}
+	return res, advanceUID(ctx, tx, m.Mailbox, m.Folder, m.UIDValidity, m.UID, now)
 }
 
 func advanceUID(ctx context.Context, tx *sql.Tx, mailbox, folder string, uidvalidity, uid uint32, now int64) error {

@@ -11,11 +11,12 @@ CREATE TABLE mailboxes (
 ) WITHOUT ROWID;
 
 -- Raw bytes, content-addressed so a message cc'd to two mailboxes is stored once.
+-- A rowid table: SQLite keeps large rows out of the B-tree pages this way.
 CREATE TABLE blobs (
     sha256 TEXT    PRIMARY KEY,
     size   INTEGER NOT NULL,
     data   BLOB    NOT NULL
-) WITHOUT ROWID;
+);
 
 CREATE TABLE messages (
     id              INTEGER PRIMARY KEY,
