@@ -256,4 +256,3 @@ func seedModel(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
-
