@@ -8,7 +8,7 @@
 -- looks for the EmailMessage by MessageIdentifier before writing again.
 CREATE TABLE cases_writes (
     message_id         INTEGER PRIMARY KEY,
-    state              TEXT    NOT NULL CHECK (state IN ('sending','committed','dry_run')),
+    state              TEXT    NOT NULL CHECK (state IN ('sending','failed','committed','dry_run')),
     action             TEXT    NOT NULL DEFAULT '',
     thread_key         TEXT    NOT NULL DEFAULT '',
     message_identifier TEXT    NOT NULL DEFAULT '',
