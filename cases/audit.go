@@ -204,3 +204,36 @@ func (a *Alerter) Pending() int {
 	defer a.mu.Unlock()
 	return len(a.held)
 }
+
+// Flush posts the held alerts as one summary once min_interval has passed
+// since the last post, so the last alerts of a burst are not left unsent.
+// Call it on a timer (Run does).
+func (a *Alerter) Flush(ctx context.Context) error {
+	a.mu.Lock()
+	if len(a.held) == 0 || a.now().Sub(a.last) < a.cfg.MinInterval {
+		a.mu.Unlock()
+		return nil
+	}
+	first := a.held[0]
+	a.held = a.held[1:]
+	a.last = time.Time{} // let the summary through
+	a.mu.Unlock()
+	// Alert appends the remaining held lines as "+N more".
+	return a.Alert(ctx, first)
+}
+
+// Run flushes held alerts every min_interval until ctx ends.
+func (a *Alerter) Run(ctx context.Context) {
+	t := time.NewTicker(a.cfg.MinInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.Flush(ctx); err != nil {
+				a.log.Warn("alert flush", "err", err)
+			}
+		}
+	}
+}

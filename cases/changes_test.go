@@ -144,4 +144,14 @@ func TestAlerterRateLimit(t *testing.T) {
 	if len(posts) != 2 || !strings.Contains(posts[1], "+4 more") || !strings.Contains(posts[1], "loop breaker") || a.Pending() != 0 {
 		t.Fatalf("posts %q", posts)
 	}
+	// A burst's tail goes out with Flush once the interval has passed.
+	a.Alert(ctx, "late 1")
+	a.Alert(ctx, "late 2")
+	if err := a.Flush(ctx); err != nil || len(posts) != 2 {
+		t.Fatalf("flushed too early: %q %v", posts, err)
+	}
+	now = now.Add(2 * time.Minute)
+	if err := a.Flush(ctx); err != nil || len(posts) != 3 || !strings.Contains(posts[2], "late 1") || !strings.Contains(posts[2], "+1 more") || a.Pending() != 0 {
+		t.Fatalf("flush: %q %v, pending %d", posts, err, a.Pending())
+	}
 }
