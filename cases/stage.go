@@ -228,7 +228,9 @@ func (s *Stage) Process(ctx context.Context, m store.Message, in Input) (Result,
 	}
 	var calls int
 	var caseInfo *caseSnapshot
-	if !dry && s.wantsCaseRead(in) {
+	// The read is done in dry-run too (it writes nothing): shadow mode then
+	// shows the closes the app would make.
+	if s.sf != nil && s.wantsCaseRead(in) {
 		caseInfo, err = s.readCase(ctx, in.Dedupe.CaseID)
 		calls++
 		if err != nil {

@@ -572,3 +572,25 @@ func TestReplyOnDeletedCaseOpensNewOne(t *testing.T) {
 		t.Error("dedupe not told about the new case")
 	}
 }
+
+func TestDryRunShowsClose(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	live := e.stage(Config{})
+	first := newEmail("una@customer.example", "dc1@customer.example", "Refund")
+	r0, err := live.Process(ctx, e.msg("dc1@customer.example"), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dry := e.stage(Config{DryRun: true})
+	in := reply(first, r0.CaseID, r0.ContactID, "dc2@customer.example")
+	in.Classify.Resolved, in.Classify.Confidence = true, 0.97
+	before := e.calls()
+	r, err := dry.Process(ctx, e.msg("dc2@customer.example"), in)
+	if err != nil || !r.Closed || !r.DryRun || r.Writes[0].Fields["Status"] != "Closed" {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if e.calls()-before != 1 || e.record("Case", r0.CaseID)["Status"] == "Closed" {
+		t.Fatal("dry run wrote or did not read once")
+	}
+}
