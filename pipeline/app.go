@@ -36,6 +36,7 @@ type App struct {
 	Salesforce *salesforce.Client // nil offline
 	Dedupe     *dedupe.Stage
 	Classifier classify.Calibrated
+	classifier *swappable
 	Knowledge  *knowledge.Knowledge
 	Cases      *cases.Stage
 	Alerter    *cases.Alerter
@@ -43,8 +44,15 @@ type App struct {
 	Registry *prometheus.Registry
 	syncers  []*ingest.Syncer
 	health   health
-	// metricsAddr is where /metrics listens once Run started ("" before).
-	metricsAddr atomic.Value
+	// metricsAddr and reviewAddr are where /metrics and the review UI listen
+	// once Run started ("" before).
+	metricsAddr, reviewAddr atomic.Value
+}
+
+// ReviewAddr is the bound address of the review UI, or "".
+func (a *App) ReviewAddr() string {
+	s, _ := a.reviewAddr.Load().(string)
+	return s
 }
 
 // MetricsAddr is the bound address of /metrics, /healthz and /readyz, or "".
@@ -113,10 +121,12 @@ func (a *App) build(ctx context.Context, o appOptions) error {
 		kopts = append(kopts, knowledge.WithSalesforce(sf))
 	}
 	a.Dedupe = dedupe.NewStage(a.Cfg.Dedupe, a.Store, dsf, a.Log.With("stage", "dedupe"), o.now)
-	a.Classifier, err = classify.New(ctx, a.Cfg.Classify, a.Cfg.LLM, a.Store, a.Log.With("stage", "classify"))
+	c, err := classify.New(ctx, a.Cfg.Classify, a.Cfg.LLM, a.Store, a.Log.With("stage", "classify"))
 	if err != nil {
 		return fmt.Errorf("classifier: %w", err)
 	}
+	a.classifier = newSwappable(c)
+	a.Classifier = a.classifier
 	a.Knowledge = knowledge.New(a.Cfg.Knowledge, a.Store, kopts...)
 
 	categoryValue := map[string]string{}
@@ -190,6 +200,22 @@ func (a *App) Run(ctx context.Context) error {
 		})
 	}
 	a.startBackground(ctx, &wg)
+	if a.Cfg.Review.IsEnabled() {
+		srv, err := a.NewReview()
+		if err != nil {
+			return fmt.Errorf("review: %w", err)
+		}
+		ln, err := net.Listen("tcp", a.Cfg.Review.Addr)
+		if err != nil {
+			return fmt.Errorf("review.addr: %w", err)
+		}
+		a.reviewAddr.Store(ln.Addr().String())
+		wg.Go(func() {
+			if err := srv.Serve(ctx, ln); err != nil && ctx.Err() == nil {
+				a.Log.Error("review UI stopped", "err", err)
+			}
+		})
+	}
 	a.health.ready.Store(true)
 	for _, s := range a.syncers {
 		wg.Go(func() {

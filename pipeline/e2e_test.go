@@ -61,6 +61,7 @@ func newE2E(t *testing.T, imap *imaptest.Server) *e2e {
 	}
 	cfg.Knowledge.Sources.Salesforce.Enabled = true
 	cfg.Pipeline.MetricsAddr = "127.0.0.1:0"
+	cfg.Review.Addr = "127.0.0.1:0"
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -271,5 +272,15 @@ func TestRunServesMetricsAndHealth(t *testing.T) {
 	}
 	if code, _ := get("/readyz"); code != 200 {
 		t.Errorf("/readyz %d", code)
+	}
+	// The review UI is up too, and asks for a login… or, on loopback with no
+	// user configured, serves the dashboard.
+	resp, err := http.Get("http://" + app.ReviewAddr() + "/")
+	if err != nil {
+		t.Fatalf("review UI: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 && resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("review UI answered %d", resp.StatusCode)
 	}
 }

@@ -29,6 +29,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	dir := fs.String("dir", "", "directory for the demo database (default: a new temporary directory)")
 	imapAddr := fs.String("imap-addr", "127.0.0.1:0", "loopback address for the built-in IMAP server")
 	once := fs.Bool("once", false, "process the demo mail, print the summary and exit instead of staying up")
+	reviewAddr := fs.String("review-addr", "127.0.0.1:8080", "loopback address of the review UI (a free port is used if it is taken)")
+	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9464", "loopback address of /metrics (a free port is used if it is taken)")
 	verbose := fs.Bool("v", false, "log every step")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -39,6 +41,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		*dir = d
+	}
+	if err := os.MkdirAll(*dir, 0o700); err != nil {
+		return fmt.Errorf("demo: %w", err)
 	}
 	level := "warn"
 	if *verbose {
@@ -74,6 +79,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		},
 	}
 	cfg.Knowledge.Sources.Salesforce.Enabled = true
+	cfg.Review.Addr = freeOr(*reviewAddr)
+	cfg.Pipeline.MetricsAddr = freeOr(*metricsAddr)
 	for _, user := range []string{"support", "billing"} {
 		cfg.Mailboxes = append(cfg.Mailboxes, ingest.MailboxConfig{
 			Name: user, Address: srv.Addr, TLS: "none", Username: user, Password: demoPassword,
@@ -120,10 +127,29 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *once {
 		return nil
 	}
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	for i := 0; i < 100 && app.ReviewAddr() == ""; i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	fmt.Fprintf(stdout, "\nreview UI:  http://%s/  (loopback, signed in as the local admin)\n", app.ReviewAddr())
+	fmt.Fprintf(stdout, "metrics:    http://%s/metrics\n", app.MetricsAddr())
+	fmt.Fprintf(stdout, "Salesforce: %s (the emulator; try %s/_sfsim/stats)\n", org.url, org.url)
 	fmt.Fprintf(stdout, "\nStill running: new mail is picked up as it arrives. Send some with\n"+
 		"  curl -T message.eml --user support:%s imap://%s/INBOX\n"+
 		"Press Ctrl-C to stop.\n", demoPassword, srv.Addr)
-	return app.Run(ctx)
+	return <-done
+}
+
+// freeOr returns addr when it can be listened on, else a free port on its host.
+func freeOr(addr string) string {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		host, _, _ := net.SplitHostPort(addr)
+		return net.JoinHostPort(host, "0")
+	}
+	ln.Close()
+	return addr
 }
 
 // demoOrg is the Salesforce emulator serving the demo org on a loopback port.
