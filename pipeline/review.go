@@ -24,7 +24,7 @@ func newSwappable(c classify.Calibrated) *swappable {
 func (s *swappable) Classify(ctx context.Context, in classify.Input) (classify.Result, error) {
 	return (*s.cur.Load()).Classify(ctx, in)
 }
-func (s *swappable) Name() string                          { return (*s.cur.Load()).Name() }
+func (s *swappable) Name() string                           { return (*s.cur.Load()).Name() }
 func (s *swappable) SetCalibration(c *classify.Calibration) { (*s.cur.Load()).SetCalibration(c) }
 
 // useModel switches to a newly trained offline model (the LLM, when
