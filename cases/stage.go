@@ -149,6 +149,16 @@ func (e busyError) Error() string {
 func (busyError) Temporary() bool           { return true }
 func (busyError) RetryAfter() time.Duration { return 5 * time.Second }
 
+// caseNotYetError: an activity's thread has an email still in the pipeline,
+// whose case is not written yet. It waits without spending attempts.
+type caseNotYetError struct{ threadKey string }
+
+func (e caseNotYetError) Error() string {
+	return fmt.Sprintf("cases: the case of thread %s is not written yet", e.threadKey)
+}
+func (caseNotYetError) Temporary() bool           { return true }
+func (caseNotYetError) RetryAfter() time.Duration { return 2 * time.Second }
+
 // NewStage builds the stage. sf nil (or a nil *salesforce.Client) means
 // offline: every message is handled as in dry-run.
 func NewStage(cfg Config, st *store.Store, sf SalesforceAPI, log *slog.Logger, now func() time.Time, opts ...Option) *Stage {
@@ -422,6 +432,24 @@ func (s *Stage) plan(ctx context.Context, m store.Message, in Input, cs *caseSna
 				return nil, err
 			} else if ok {
 				caseID = t.CaseID
+			}
+		}
+		if caseID == "" && d.AttachToThreadKey != "" {
+			if id, ok, err := s.st.CasesCaseByThread(ctx, d.AttachToThreadKey); err != nil {
+				return nil, err
+			} else if ok {
+				caseID = id
+			}
+		}
+		if caseID == "" && d.AttachToThreadKey != "" {
+			// The thread's first email may still be on its way to Salesforce
+			// (stages run concurrently): wait for its case rather than fail.
+			pending, err := s.st.ThreadPending(ctx, d.AttachToThreadKey, m.ID)
+			if err != nil {
+				return nil, err
+			}
+			if pending {
+				return nil, caseNotYetError{d.AttachToThreadKey}
 			}
 		}
 		what := caseID

@@ -25,3 +25,16 @@ func (s *Store) ThreadMessages(ctx context.Context, threadKey string, except int
 	}
 	return out, rows.Err()
 }
+
+// ThreadPending reports whether a message of the thread other than except is
+// still on its way through the pipeline (not done, skipped or dead): its case
+// may not be written yet.
+func (s *Store) ThreadPending(ctx context.Context, threadKey string, except int64) (bool, error) {
+	var n int
+	err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM dedupe_message_ids d JOIN messages m ON m.id = d.msg_row
+		WHERE d.thread_key = ? AND m.id <> ? AND m.state NOT IN ('done', 'skipped', 'dead')`, threadKey, except).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: thread pending: %w", classify(err))
+	}
+	return n > 0, nil
+}
