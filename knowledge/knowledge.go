@@ -355,7 +355,7 @@ func (k *Knowledge) stats(ctx context.Context) (int, error) {
 }
 
 // ftsQuery builds the MATCH expression: any of the strongest key terms the
-// index knows. Terms in more than a tenth of a large base (and more than 50
+// index knows. Terms in more than 5% of a large base (and more than 50
 // articles) are left out, the rarest one excepted: their BM25 weight is near
 // zero while their posting lists make up most of the query's cost; the
 // normalised score still counts them. It does not filter on the lang column:
@@ -371,7 +371,7 @@ func ftsQuery(terms []qterm, n int) string {
 		if rarest < 0 || t.df < terms[rarest].df {
 			rarest = i
 		}
-		if t.df > max(n/10, 50) {
+		if t.df > max(n/20, 50) {
 			continue
 		}
 		parts = append(parts, `"`+strings.ReplaceAll(t.term, `"`, `""`)+`"`)
