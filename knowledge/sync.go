@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -58,6 +59,13 @@ func (k *Knowledge) Sync(ctx context.Context) (SyncStats, error) {
 		return stats, ErrNoSalesforce
 	}
 	sc := k.cfg.Sources.Salesforce
+	// The object and field names go into SOQL unquoted: refuse anything that
+	// is not an API name even when the config was not validated.
+	for _, name := range append([]string{sc.Object}, sc.BodyFields...) {
+		if !apiName.MatchString(name) {
+			return stats, fmt.Errorf("knowledge: sync: %q is not a Salesforce API name", name)
+		}
+	}
 	prev, err := k.st.KnowledgeSyncState(ctx, SourceSalesforce)
 	if err != nil {
 		return stats, fmt.Errorf("knowledge: sync: %w", err)
@@ -181,8 +189,8 @@ func (k *Knowledge) decodeArticle(raw json.RawMessage) (Article, time.Time, erro
 	}
 	a.ModStamp = mod
 	if t := k.cfg.Sources.Salesforce.ArticleURL; t != "" {
-		a.URL = strings.NewReplacer("{UrlName}", a.URLName, "{Id}", a.ArticleID,
-			"{KnowledgeArticleId}", a.KnowledgeArticleID, "{ArticleNumber}", a.ArticleNumber).Replace(t)
+		a.URL = strings.NewReplacer("{UrlName}", url.PathEscape(a.URLName), "{Id}", url.PathEscape(a.ArticleID),
+			"{KnowledgeArticleId}", url.PathEscape(a.KnowledgeArticleID), "{ArticleNumber}", url.PathEscape(a.ArticleNumber)).Replace(t)
 	}
 	return a, mod, nil
 }

@@ -251,3 +251,60 @@ func TestSyncEmulator(t *testing.T) {
 		t.Errorf("idempotent sync changed things: %+v", s3)
 	}
 }
+
+func TestSyncRefusesBadNames(t *testing.T) {
+	var cfg Config
+	cfg.Sources.Salesforce.Enabled = true
+	cfg.Sources.Salesforce.BodyFields = []string{"Body__c FROM Account --"}
+	q := &seedQuerier{}
+	k := New(cfg, openStore(t), WithSalesforce(q))
+	if _, err := k.Sync(context.Background()); err == nil || len(q.queries) != 0 {
+		t.Fatalf("bad field name reached SOQL: %v %v", err, q.queries)
+	}
+	if _, err := New(Config{}, openStore(t)).Sync(context.Background()); err != ErrNoSalesforce {
+		t.Fatalf("no client: %v", err)
+	}
+}
+
+// failingQuerier serves the seed but fails after n records, like a dropped connection.
+type failingQuerier struct {
+	*seedQuerier
+	n int
+}
+
+func (f *failingQuerier) QueryEach(ctx context.Context, soql string, fn func(json.RawMessage) error) error {
+	i := 0
+	return f.seedQuerier.QueryEach(ctx, soql, func(r json.RawMessage) error {
+		if i++; i > f.n {
+			return context.DeadlineExceeded
+		}
+		return fn(r)
+	})
+}
+
+func TestSyncFailureKeepsIndex(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	var cfg Config
+	cfg.Sources.Salesforce.Enabled = true
+	if _, err := New(cfg, st, WithSalesforce(&failingQuerier{loadSeed(t), 10})).Sync(ctx); err == nil {
+		t.Fatal("want an error")
+	}
+	if n, _ := st.KnowledgeCount(ctx); n != 0 {
+		t.Fatalf("a failed first sync indexed %d articles", n)
+	}
+	k := New(cfg, st, WithSalesforce(loadSeed(t)))
+	if _, err := k.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := st.KnowledgeCount(ctx)
+	state, _ := st.KnowledgeSyncState(ctx, SourceSalesforce)
+	if _, err := New(cfg, st, WithSalesforce(&failingQuerier{loadSeed(t), 0})).Sync(ctx); err == nil {
+		t.Fatal("want an error")
+	}
+	after, _ := st.KnowledgeCount(ctx)
+	state2, _ := st.KnowledgeSyncState(ctx, SourceSalesforce)
+	if after != before || state2.Cursor != state.Cursor {
+		t.Fatalf("failed sync changed the index: %d→%d articles, cursor %s→%s", before, after, state.Cursor, state2.Cursor)
+	}
+}
