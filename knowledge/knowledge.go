@@ -167,7 +167,6 @@ func (k *Knowledge) search(ctx context.Context, q Query) (searched, error) {
 	limit := topK*2 + 4
 	type cand struct {
 		a       store.KnowledgeArticle
-		bm25    float64
 		cov     float64
 		primary bool
 		rank    int
@@ -212,7 +211,7 @@ func (k *Knowledge) search(ctx context.Context, q Query) (searched, error) {
 				continue // deleted between the two reads, or found by the other language's query
 			}
 			seenID[h.ID] = true
-			cands = append(cands, cand{a: a, bm25: h.Score, cov: coverage(an, a, terms), primary: langBase(a.Language) == lang, rank: j, terms: terms})
+			cands = append(cands, cand{a: a, cov: coverage(an, a, terms), primary: langBase(a.Language) == lang, rank: j, terms: terms})
 		}
 	}
 	// Primary-language articles that pass the threshold keep their BM25 order
@@ -604,4 +603,26 @@ func (k *Knowledge) RecordRejection(ctx context.Context, messageID int64, articl
 		return fmt.Errorf("knowledge: %w", err)
 	}
 	return nil
+}
+
+// Status summarises the index for `triage status` and the review UI.
+type Status struct {
+	Articles   int            `json:"articles"`
+	Languages  map[string]int `json:"languages"`
+	LastSyncAt time.Time      `json:"last_sync_at,omitzero"`
+	Cursor     string         `json:"cursor,omitempty"`
+	SyncCalls  int            `json:"sync_queries"` // queries the last Salesforce sync ran
+}
+
+// Status reports the index size and the Salesforce sync position.
+func (k *Knowledge) Status(ctx context.Context) (Status, error) {
+	st, err := k.st.KnowledgeStats(ctx)
+	if err != nil {
+		return Status{}, fmt.Errorf("knowledge: %w", err)
+	}
+	sync, err := k.st.KnowledgeSyncState(ctx, SourceSalesforce)
+	if err != nil {
+		return Status{}, fmt.Errorf("knowledge: %w", err)
+	}
+	return Status{Articles: st.Articles, Languages: st.Languages, LastSyncAt: sync.LastSyncAt, Cursor: sync.Cursor, SyncCalls: sync.APICalls}, nil
 }

@@ -242,6 +242,10 @@ func TestSyncEmulator(t *testing.T) {
 		}
 	}
 
+	status, err := k.Status(ctx)
+	if err != nil || status.Articles != online-2 || status.Languages["de"] == 0 || status.Cursor != s2.Cursor || status.SyncCalls != 2 {
+		t.Errorf("status %+v %v", status, err)
+	}
 	// Nothing changed: nothing applied.
 	s3, err := k.Sync(ctx)
 	if err != nil {
