@@ -108,6 +108,12 @@ func (s *Server) sobjects(t *txn, req *request, seg []string) response {
 		case http.MethodGet:
 			return response{status: 200, body: newOmap().Set("objectDescribe", s.objectSummary(o, req.version)).Set("recentItems", []any{})}
 		case http.MethodPost:
+			if o.Name == "ContentVersion" {
+				return s.postContentVersion(t, req, o)
+			}
+			if req.blob != nil {
+				return errResp(plainErr(400, "INVALID_MULTIPART_REQUEST", o.Name+" has no blob field"))
+			}
 			in, err := s.decodeBody(req)
 			if err != nil {
 				return errResp(err)

@@ -316,7 +316,7 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("Status: %v", f)
 	}
 	r = e.do("GET", "/sobjects/", nil)
-	if n := len(arr(obj(r.body)["sobjects"])); n != 8 {
+	if n := len(arr(obj(r.body)["sobjects"])); n != 11 { // 8 + ContentVersion, ContentDocument, ContentDocumentLink
 		t.Errorf("describeGlobal lists %d objects", n)
 	}
 	r = e.do("GET", "/sobjects/EmailMessage/describe", nil)

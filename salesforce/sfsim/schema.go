@@ -301,6 +301,11 @@ func standardObjects() []*sobject {
 		o.Createable, o.Updateable, o.Deletable = true, o.Name != "CaseArticle", true
 		o.Fields = append(o.Fields, auditFields()...)
 	}
+	for _, o := range contentObjects() {
+		o.Createable, o.Updateable, o.Deletable = o.Name != "ContentDocument", o.Name != "ContentDocumentLink", true
+		o.Fields = append(o.Fields, auditFields()...)
+		objs = append(objs, o)
+	}
 	return objs
 }
 

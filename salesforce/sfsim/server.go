@@ -456,7 +456,8 @@ type request struct {
 	body    []byte
 	header  http.Header
 	version string
-	sub     bool // inside a composite
+	sub     bool      // inside a composite
+	blob    *blobInfo // the binary part of a multipart insert
 }
 
 // response is what a handler answers.
@@ -527,16 +528,27 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, limitHdr, restBody([]*apiError{plainErr(http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")}))
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, limitHdr, restBody([]*apiError{plainErr(400, "JSON_PARSER_ERROR", "could not read the request body")}))
-		return
+	var blob *blobInfo
+	var body []byte
+	if r.Method == http.MethodPost && isMultipartUpload(r) {
+		var aerr *apiError
+		if body, blob, aerr = readUpload(r); aerr != nil {
+			writeJSON(w, aerr.Status, limitHdr, restBody([]*apiError{aerr}))
+			return
+		}
+	} else {
+		var err error
+		body, err = io.ReadAll(io.LimitReader(r.Body, 64<<20))
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, limitHdr, restBody([]*apiError{plainErr(400, "JSON_PARSER_ERROR", "could not read the request body")}))
+			return
+		}
 	}
 	method := r.Method
 	if method == http.MethodHead {
 		method = http.MethodGet // net/http drops the body of a HEAD answer
 	}
-	req := &request{method: method, path: rest, query: r.URL.Query(), body: body, header: r.Header, version: version}
+	req := &request{method: method, path: rest, query: r.URL.Query(), body: body, header: r.Header, version: version, blob: blob}
 	resp := s.run(req)
 	s.log.Debug("sfsim: call", "method", r.Method, "endpoint", key, "status", resp.status)
 	for k, v := range resp.header {
