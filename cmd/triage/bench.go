@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 
 	"golang.org/x/term"
@@ -28,7 +27,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	seed := fs.Uint64("seed", 1, "generator seed (the same seed makes the same mailbox)")
 	probes := fs.Int("probes", 0, "latency probes (default: between 20 and 100 by --emails)")
 	dir := fs.String("dir", "", "keep the run's files (databases, worker log) in this directory")
-	profile := fs.Bool("profile", false, "write cpu.pprof and allocs.pprof of the pipeline process to --dir")
+	profile := fs.Bool("profile", false, "write CPU and memory profiles and metrics of the pipeline process to --dir")
+	workers := fs.Int("workers", 0, "workers per pipeline stage (default: the pipeline's defaults)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -51,8 +51,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	rep, err := bench.Run(ctx, bench.Config{
 		Emails: *emails, IMAP: *imapKind, Attachments: *attachments, Seed: *seed, Probes: *probes,
-		Worker: []string{exe, "bench-worker"}, Dir: *dir, Profile: *profile,
-		Progress: stderr, Terminal: terminal, Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Worker: []string{exe, "bench-worker"}, Dir: *dir, Profile: *profile, Workers: *workers,
+		Progress: stderr, Terminal: terminal,
 	})
 	if err != nil {
 		return err

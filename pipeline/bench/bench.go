@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -53,6 +52,8 @@ type Config struct {
 	// Dir keeps the run's files (databases, worker log, profiles); "" uses a
 	// temporary directory removed afterwards.
 	Dir string
+	// Workers overrides the pipeline's workers per stage (0: its defaults).
+	Workers int
 	// NoBackfill skips the backfill run (api_calls_per_email_backfill null).
 	NoBackfill bool
 	// Profile writes cpu.pprof, allocs.pprof and metrics.txt (its
@@ -61,7 +62,6 @@ type Config struct {
 	// Progress receives progress; Terminal redraws one line with \r.
 	Progress io.Writer
 	Terminal bool
-	Log      *slog.Logger
 }
 
 // Latency is in milliseconds.
@@ -117,9 +117,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if len(cfg.Worker) == 0 {
 		return nil, errors.New("bench: no worker command")
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Progress == nil {
 		cfg.Progress = io.Discard
@@ -227,7 +224,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	// The pipeline, in a child process.
 	job := Job{Dir: filepath.Join(cfg.Dir, "worker"), IMAPAddr: srv.Addr, Username: srv.Username, Password: srv.Password,
-		OrgURL: "http://" + ln.Addr().String(), ClientID: "triage-bench", ClientSecret: clientSecret, Deliveries: cfg.Emails}
+		OrgURL: "http://" + ln.Addr().String(), ClientID: "triage-bench", ClientSecret: clientSecret, Deliveries: cfg.Emails, Workers: cfg.Workers}
 	if cfg.Profile {
 		job.CPUProfile, job.MemProfile = filepath.Join(cfg.Dir, "cpu.pprof"), filepath.Join(cfg.Dir, "allocs.pprof")
 		job.Metrics = filepath.Join(cfg.Dir, "metrics.txt")
@@ -372,7 +369,7 @@ func runBackfill(ctx context.Context, cfg Config, srv *imaptest.Server, rep *Rep
 	baseline := snapshotIDs(sim)
 	emails := rep.Truth.Emails + rep.Truth.ByKind[KindProbe]
 	job := Job{Dir: filepath.Join(cfg.Dir, "backfill"), IMAPAddr: srv.Addr, Username: srv.Username, Password: srv.Password,
-		OrgURL: "http://" + ln.Addr().String(), ClientID: "triage-bench", ClientSecret: clientSecret, Deliveries: emails, Backfill: true}
+		OrgURL: "http://" + ln.Addr().String(), ClientID: "triage-bench", ClientSecret: clientSecret, Deliveries: emails, Backfill: true, Workers: cfg.Workers}
 	w, err := startWorker(ctx, cfg.Worker, job, filepath.Join(cfg.Dir, "backfill-worker.log"))
 	if err != nil {
 		return err

@@ -45,6 +45,9 @@ type Job struct {
 	// once the backlog is done (per-stage durations for profiling).
 	Metrics  string `json:"metrics,omitempty"`
 	LogLevel string `json:"log_level,omitempty"`
+	// Workers, when positive, overrides the pipeline's workers per stage
+	// (an experiment: the default measures the defaults).
+	Workers int `json:"workers,omitempty"`
 	// Backfill runs the backfill measurement instead: the pipeline with the
 	// cases stage in dry-run, then cases.(*Stage).Backfill of every email.
 	Backfill bool `json:"backfill,omitempty"`
@@ -286,6 +289,10 @@ func pipelineConfig(job Job, mb ingest.MailboxConfig, lvl slog.Level, db string)
 	}
 	cfg.Knowledge.Sources.Salesforce.Enabled = true
 	cfg.Pipeline.MetricsAddr = "off"
+	if n := job.Workers; n > 0 {
+		w := &cfg.Pipeline.Workers
+		w.Dedupe, w.Classify, w.Knowledge, w.Cases = n, n, n, n
+	}
 	cfg.SetDefaults()
 	return cfg
 }
