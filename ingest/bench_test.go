@@ -7,10 +7,12 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -47,22 +49,25 @@ func BenchmarkIngestDovecot(b *testing.B) {
 	b.Logf("mailbox: %d messages, %.1f MB", total, float64(bytesTotal)/(1<<20))
 
 	var bareTime, ingestTime, noStoreTime time.Duration
+	var bareCPU, ingestCPU, noStoreCPU time.Duration
 	var peakHeap, peakRSS uint64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		start := time.Now()
+		start, cpu := time.Now(), cpuTime()
 		if got := bareFetch(b, srv); got != total {
 			b.Fatalf("bare fetch got %d messages, want %d", got, total)
 		}
 		bareTime += time.Since(start)
+		bareCPU += cpuTime() - cpu
 
 		// Fetch and parse only: what ingest costs without the store.
 		ns := NewSyncer(mailboxConfig(srv), nullRecorder{})
-		start = time.Now()
+		start, cpu = time.Now(), cpuTime()
 		if got, err := ns.SyncOnce(context.Background()); err != nil || got != total {
 			b.Fatalf("ingest without store: %d, %v", got, err)
 		}
 		noStoreTime += time.Since(start)
+		noStoreCPU += cpuTime() - cpu
 		ns.Close()
 
 		st := openStore(b, b.TempDir())
@@ -74,9 +79,12 @@ func BenchmarkIngestDovecot(b *testing.B) {
 		resetPeakRSS()
 		baseRSS := readPeakRSS()
 		stopSampling := sampleHeap()
-		start = time.Now()
+		stopProfile := startProfile(b, i)
+		start, cpu = time.Now(), cpuTime()
 		got, err := s.SyncOnce(context.Background())
 		ingestTime += time.Since(start)
+		ingestCPU += cpuTime() - cpu
+		stopProfile()
 		peakHeap = max(peakHeap, stopSampling())
 		peakRSS = max(peakRSS, readPeakRSS())
 		b.Logf("RSS at start of ingest %.1f MB, peak during ingest %.1f MB", float64(baseRSS)/(1<<20), float64(peakRSS)/(1<<20))
@@ -94,8 +102,47 @@ func BenchmarkIngestDovecot(b *testing.B) {
 	b.ReportMetric(ingestRate/bareRate, "ratio")
 	b.ReportMetric(float64(total*b.N)/noStoreTime.Seconds(), "nostore_msgs/s")
 	b.ReportMetric(float64(peakHeap)/(1<<20), "peak_heap_MB")
+	// CPU time of this process per message (user+system, all threads): what
+	// the client side costs, independent of how loaded the machine is.
+	perMsg := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(total*b.N) }
+	b.ReportMetric(perMsg(bareCPU), "bare_cpu_us/msg")
+	b.ReportMetric(perMsg(noStoreCPU), "nostore_cpu_us/msg")
+	b.ReportMetric(perMsg(ingestCPU), "ingest_cpu_us/msg")
 	if peakRSS > 0 {
 		b.ReportMetric(float64(peakRSS)/(1<<20), "peak_rss_MB")
+	}
+}
+
+// cpuTime is the user+system CPU time this process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// startProfile writes a CPU profile of the ingest phase alone to the file
+// named by TRIAGE_BENCH_CPUPROFILE (iteration number appended after the
+// first), so the bare fetch and the load do not blur it.
+func startProfile(tb testing.TB, i int) func() {
+	name := os.Getenv("TRIAGE_BENCH_CPUPROFILE")
+	if name == "" {
+		return func() {}
+	}
+	if i > 0 {
+		name += "." + strconv.Itoa(i)
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		tb.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }
 

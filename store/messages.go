@@ -81,12 +81,39 @@ func (s *Store) RecordMessage(ctx context.Context, m NewMessage) (RecordResult, 
 func (s *Store) RecordMessages(ctx context.Context, ms []NewMessage) ([]RecordResult, error) {
 	out := make([]RecordResult, len(ms))
 	err := s.Write(ctx, func(tx *sql.Tx) error {
+		rs, err := prepareRecord(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer rs.close()
+		// The folders' last UIDs advance once, at the end of the transaction:
+		// they commit together with every row, so one update per folder says
+		// the same as one per message.
+		type folderKey struct {
+			mailbox, folder string
+			uidvalidity     uint32
+		}
+		last := map[folderKey]uint32{}
+		var order []folderKey
 		for i, m := range ms {
-			r, err := s.recordTx(ctx, tx, m)
+			r, err := s.recordTx(ctx, rs, m)
 			if err != nil {
 				return fmt.Errorf("store: record %s/%s uid %d: %w", m.Mailbox, m.Folder, m.UID, err)
 			}
 			out[i] = r
+			k := folderKey{m.Mailbox, m.Folder, m.UIDValidity}
+			if uid, ok := last[k]; !ok || m.UID > uid {
+				if !ok {
+					order = append(order, k)
+				}
+				last[k] = m.UID
+			}
+		}
+		now := s.now().UnixMilli()
+		for _, k := range order {
+			if err := rs.advanceUID(ctx, k.mailbox, k.folder, k.uidvalidity, last[k], now); err != nil {
+				return fmt.Errorf("store: record %s/%s: %w", k.mailbox, k.folder, err)
+			}
 		}
 		return nil
 	})
@@ -96,7 +123,53 @@ func (s *Store) RecordMessages(ctx context.Context, ms []NewMessage) ([]RecordRe
 	return out, nil
 }
 
-func (s *Store) recordTx(ctx context.Context, tx *sql.Tx, m NewMessage) (RecordResult, error) {
+// recordStmts are RecordMessages' statements, prepared once per transaction:
+// SQLite compiling each statement again for every message cost about as much
+// as executing it.
+type recordStmts struct {
+	findLocation, insertBlob, insertMessage, findMessage, insertLocation, insertEvent, advance *sql.Stmt
+}
+
+func prepareRecord(ctx context.Context, tx *sql.Tx) (*recordStmts, error) {
+	rs := &recordStmts{}
+	for _, p := range []struct {
+		dst   **sql.Stmt
+		query string
+	}{
+		{&rs.findLocation, `SELECT message_id FROM message_locations
+			WHERE mailbox=? AND folder=? AND uidvalidity=? AND uid=?`},
+		{&rs.insertBlob, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?)
+			ON CONFLICT (sha256) DO NOTHING`},
+		{&rs.insertMessage, `INSERT INTO messages (sha256, message_id, mailbox, folder, uidvalidity, uid,
+			size, header_only, subject, from_addr, sent_at, parsed, state, reason, last_error, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (message_id, sha256) DO NOTHING`},
+		{&rs.findMessage, `SELECT id FROM messages WHERE message_id=? AND sha256=?`},
+		{&rs.insertLocation, `INSERT INTO message_locations (message_id, mailbox, folder, uidvalidity, uid, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`},
+		{&rs.insertEvent, `INSERT INTO events (message_id, at, stage, kind, detail) VALUES (?, ?, ?, ?, ?)`},
+		{&rs.advance, advanceUIDQuery},
+	} {
+		st, err := tx.PrepareContext(ctx, p.query)
+		if err != nil {
+			rs.close()
+			return nil, fmt.Errorf("store: prepare: %w", err)
+		}
+		*p.dst = st
+	}
+	return rs, nil
+}
+
+func (rs *recordStmts) close() {
+	for _, st := range []*sql.Stmt{rs.findLocation, rs.insertBlob, rs.insertMessage, rs.findMessage, rs.insertLocation, rs.insertEvent, rs.advance} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// recordTx records one message's rows; the caller advances the folder's last UID.
+func (s *Store) recordTx(ctx context.Context, rs *recordStmts, m NewMessage) (RecordResult, error) {
 	if m.State == "" {
 		m.State = StateReceived
 	}
@@ -104,29 +177,22 @@ func (s *Store) recordTx(ctx context.Context, tx *sql.Tx, m NewMessage) (RecordR
 	var res RecordResult
 	// Location first: a UID already recorded means this fetch is a repeat.
 	var existing int64
-	err := tx.QueryRowContext(ctx, `SELECT message_id FROM message_locations
-		WHERE mailbox=? AND folder=? AND uidvalidity=? AND uid=?`,
-		m.Mailbox, m.Folder, m.UIDValidity, m.UID).Scan(&existing)
+	err := rs.findLocation.QueryRowContext(ctx, m.Mailbox, m.Folder, m.UIDValidity, m.UID).Scan(&existing)
 	switch {
 	case err == nil:
 		res.ID = existing
-		return res, advanceUID(ctx, tx, m.Mailbox, m.Folder, m.UIDValidity, m.UID, now)
+		return res, nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return res, fmt.Errorf("look up location: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?)
-		ON CONFLICT (sha256) DO NOTHING`, m.SHA256, len(m.Raw), m.Raw); err != nil {
+	if _, err := rs.insertBlob.ExecContext(ctx, m.SHA256, len(m.Raw), m.Raw); err != nil {
 		return res, fmt.Errorf("insert blob: %w", err)
 	}
 	var sent any
 	if !m.SentAt.IsZero() {
 		sent = m.SentAt.UnixMilli()
 	}
-	r, err := tx.ExecContext(ctx, `INSERT INTO messages (sha256, message_id, mailbox, folder, uidvalidity, uid,
-		size, header_only, subject, from_addr, sent_at, parsed, state, reason, last_error, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (message_id, sha256) DO NOTHING`,
-		m.SHA256, m.MessageID, m.Mailbox, m.Folder, m.UIDValidity, m.UID, m.Size, m.HeaderOnly,
+	r, err := rs.insertMessage.ExecContext(ctx, m.SHA256, m.MessageID, m.Mailbox, m.Folder, m.UIDValidity, m.UID, m.Size, m.HeaderOnly,
 		m.Subject, m.From, sent, m.Parsed, m.State, m.Reason, m.LastError, now, now)
 	if err != nil {
 		return res, fmt.Errorf("insert message: %w", err)
@@ -136,12 +202,10 @@ func (s *Store) recordTx(ctx context.Context, tx *sql.Tx, m NewMessage) (RecordR
 		if res.ID, err = r.LastInsertId(); err != nil {
 			return res, err
 		}
-	} else if err := tx.QueryRowContext(ctx, `SELECT id FROM messages WHERE message_id=? AND sha256=?`,
-		m.MessageID, m.SHA256).Scan(&res.ID); err != nil {
+	} else if err := rs.findMessage.QueryRowContext(ctx, m.MessageID, m.SHA256).Scan(&res.ID); err != nil {
 		return res, fmt.Errorf("find existing message: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO message_locations (message_id, mailbox, folder, uidvalidity, uid, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, res.ID, m.Mailbox, m.Folder, m.UIDValidity, m.UID, now); err != nil {
+	if _, err := rs.insertLocation.ExecContext(ctx, res.ID, m.Mailbox, m.Folder, m.UIDValidity, m.UID, now); err != nil {
 		return res, fmt.Errorf("insert location: %w", err)
 	}
 	kind, detail := "seen_again", fmt.Sprintf("%s/%s uid %d", m.Mailbox, m.Folder, m.UID)
@@ -152,18 +216,19 @@ func (s *Store) recordTx(ctx context.Context, tx *sql.Tx, m NewMessage) (RecordR
 			detail += ": " + m.Reason
 		}
 	}
-	if err := s.appendEvent(ctx, tx, Event{MessageID: res.ID, Stage: "ingest", Kind: kind, Detail: detail}); err != nil {
-		return res, err
+	if _, err := rs.insertEvent.ExecContext(ctx, res.ID, now, "ingest", kind, detail); err != nil {
+		return res, fmt.Errorf("append event: %w", err)
 	}
-	return res, advanceUID(ctx, tx, m.Mailbox, m.Folder, m.UIDValidity, m.UID, now)
+	return res, nil
 }
 
-func advanceUID(ctx context.Context, tx *sql.Tx, mailbox, folder string, uidvalidity, uid uint32, now int64) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO mailboxes (mailbox, folder, uidvalidity, last_uid, updated_at)
-		VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (mailbox, folder) DO UPDATE SET last_uid = max(last_uid, excluded.last_uid), updated_at = excluded.updated_at
-		WHERE uidvalidity = excluded.uidvalidity`, mailbox, folder, uidvalidity, uid, now)
-	if err != nil {
+const advanceUIDQuery = `INSERT INTO mailboxes (mailbox, folder, uidvalidity, last_uid, updated_at)
+	VALUES (?, ?, ?, ?, ?)
+	ON CONFLICT (mailbox, folder) DO UPDATE SET last_uid = max(last_uid, excluded.last_uid), updated_at = excluded.updated_at
+	WHERE uidvalidity = excluded.uidvalidity`
+
+func (rs *recordStmts) advanceUID(ctx context.Context, mailbox, folder string, uidvalidity, uid uint32, now int64) error {
+	if _, err := rs.advance.ExecContext(ctx, mailbox, folder, uidvalidity, uid, now); err != nil {
 		return fmt.Errorf("advance last uid: %w", err)
 	}
 	return nil
