@@ -46,6 +46,8 @@ type Config struct {
 	Alerts AlertConfig `yaml:"alerts"`
 	// Backfill controls `/composite/graph` batching of a mailbox's history.
 	Backfill BackfillConfig `yaml:"backfill"`
+	// Attachments says which files of an email are uploaded to its case.
+	Attachments AttachmentConfig `yaml:"attachments"`
 }
 
 // FieldMap maps intents to Case field API names. An empty value means "not written".
@@ -253,6 +255,7 @@ func (c *Config) SetDefaults() {
 	}
 	defi(&c.Backfill.BatchSize, 50)
 	defi(&c.Backfill.MaxNodes, 500)
+	c.Attachments.SetDefaults()
 }
 
 var apiName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
@@ -361,6 +364,9 @@ func (c *Config) Validate() []error {
 	if c.Backfill.BatchSize < 1 || c.Backfill.BatchSize > 75 {
 		// Salesforce allows at most 75 graphs per /composite/graph request.
 		add("backfill.batch_size: %d out of range 1..75", c.Backfill.BatchSize)
+	}
+	for _, e := range c.Attachments.Validate() {
+		add("attachments.%w", e)
 	}
 	return errs
 }

@@ -72,9 +72,17 @@ func (s *Stage) send(ctx context.Context, m store.Message, in Input, p *plan, cs
 				claimToken = tok
 			}
 		}
+		if err := s.claimFiles(ctx, m, p); err != nil {
+			release()
+			return Result{APICalls: calls}, err
+		}
 		req := salesforce.NewComposite(true)
 		req.CollateSubrequests = false
 		addTo(req, p.writes)
+		if err := s.addFiles(req, p); err != nil {
+			release()
+			return Result{APICalls: calls}, fmt.Errorf("cases: read attachments: %w", err)
+		}
 		if err := req.Err(); err != nil {
 			release()
 			return Result{APICalls: calls}, permanentError{fmt.Errorf("cases: build request: %w", err)}
@@ -95,6 +103,7 @@ func (s *Stage) send(ctx context.Context, m store.Message, in Input, p *plan, cs
 			if lerr := s.setLedgerState(ctx, m, p, store.CasesFailed); lerr != nil {
 				s.log.Warn("ledger", "msg", m.ID, "err", lerr)
 			}
+			s.failFiles(ctx, m, p)
 		}
 		var ae *salesforce.APIError
 		if round < 2 && p.contactRef != "" && errors.As(err, &ae) && ae.HasCode("DUPLICATES_DETECTED") {
@@ -279,6 +288,9 @@ func (s *Stage) finishSubs(ctx context.Context, m store.Message, in Input, p *pl
 		return r, err
 	}
 	s.afterWrite(ctx, in, r)
+	if err := s.afterFiles(ctx, m, p, &r, ids); err != nil {
+		return r, err
+	}
 	return r, nil
 }
 
@@ -413,6 +425,15 @@ func (s *Stage) recover(ctx context.Context, m store.Message, in Input, p *plan)
 		return r, false, 1, err
 	}
 	s.afterWrite(ctx, in, r)
+	if len(r.Files) > 0 {
+		err := s.recoverFiles(ctx, m, &r)
+		if cerr := s.commitLedger(ctx, m, r, store.CasesCommitted); cerr != nil && err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return r, true, 1, err
+		}
+	}
 	return r, true, 1, nil
 }
 

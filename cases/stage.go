@@ -91,6 +91,10 @@ type Result struct {
 	APICalls       int     `json:"api_calls"`
 	Writes         []Write `json:"writes,omitempty"`
 	Detail         string  `json:"detail,omitempty"`
+	// Files is what happened to each attachment; Malware is set when clamd
+	// found one infected (it was not uploaded; the Task warns).
+	Files   []FileResult `json:"files,omitempty"`
+	Malware bool         `json:"malware,omitempty"`
 }
 
 // Option adjusts a Stage.
@@ -138,6 +142,8 @@ type Stage struct {
 	// second worker that got the same message (its lease expired while the
 	// first still waited on Salesforce) must not send it in parallel.
 	inflight sync.Map
+	uploader FileUploader // multipart uploads (nil: the client's own, if any)
+	scans    sync.Map     // sha256 → clamd signature ("" clean)
 }
 
 // busyError: another worker of this process is writing the message.
@@ -227,7 +233,16 @@ func (s *Stage) Process(ctx context.Context, m store.Message, in Input) (Result,
 		return Result{}, err
 	}
 	if hasLed && led.State == store.CasesCommitted {
-		return resultFromLedger(led), nil
+		r := resultFromLedger(led)
+		if hasPendingUploads(r) && !s.DryRun() {
+			// The email is in; some of its files are not yet.
+			err := s.uploadPending(ctx, m, &r)
+			if cerr := s.commitLedger(ctx, m, r, store.CasesCommitted); cerr != nil && err == nil {
+				err = cerr
+			}
+			return r, err
+		}
+		return r, nil
 	}
 	dry := s.DryRun()
 	if hasLed && led.State == store.CasesDryRun && dry {
@@ -417,6 +432,9 @@ type plan struct {
 	taskSubject string
 	mid         string // MessageIdentifier
 	autoAssign  *bool  // nil: no header
+	files       []plannedFile
+	filesSent   bool   // the composite carried the composite-borne files
+	raw         []byte // the message's raw bytes (attachments are read from them)
 }
 
 func (s *Stage) plan(ctx context.Context, m store.Message, in Input, cs *caseSnapshot, o planOpts) (*plan, error) {
@@ -642,6 +660,12 @@ func (s *Stage) plan(ctx context.Context, m store.Message, in Input, cs *caseSna
 			notes = append(notes, "Knowledge gap: no article answers this email.")
 		}
 	}
+
+	fileNotes, err := s.planFiles(ctx, m, in, p)
+	if err != nil {
+		return nil, err
+	}
+	notes = append(notes, fileNotes...)
 
 	// Task: what the app did and why.
 	subject, lead := "triage: case updated from a reply", "Updated this case from a reply by %s (agent %s)."
