@@ -1,0 +1,302 @@
+package cases
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/triage-dev/triage/ingest"
+	"github.com/triage-dev/triage/store"
+)
+
+type tfile struct {
+	name, ctype string
+	data        []byte
+	inline      bool
+}
+
+// mail builds a multipart/mixed message with base64 parts, written to w
+// (the 25 MB test streams it so the test itself holds no extra copy).
+func mailTo(w io.Writer, from, mid, subject string, files ...tfile) {
+	fmt.Fprintf(w, "From: Ann Customer <%s>\r\nTo: support@acme.example\r\nSubject: %s\r\nMessage-ID: <%s>\r\nDate: Mon, 23 Nov 2026 09:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=BOUND\r\n\r\n", from, subject, mid)
+	fmt.Fprintf(w, "--BOUND\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nPlease see the attached files.\r\n")
+	for _, f := range files {
+		disp := "attachment"
+		if f.inline {
+			disp = "inline"
+		}
+		fmt.Fprintf(w, "--BOUND\r\nContent-Type: %s\r\nContent-Disposition: %s; filename=\"%s\"\r\nContent-Transfer-Encoding: base64\r\n\r\n", f.ctype, disp, f.name)
+		enc := base64.NewEncoder(base64.StdEncoding, &lineWrapper{w: w})
+		enc.Write(f.data)
+		enc.Close()
+		io.WriteString(w, "\r\n")
+	}
+	io.WriteString(w, "--BOUND--\r\n")
+}
+
+// lineWrapper breaks base64 output into 76-character lines.
+type lineWrapper struct {
+	w   io.Writer
+	col int
+}
+
+func (l *lineWrapper) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		k := min(76-l.col, len(p))
+		if _, err := l.w.Write(p[:k]); err != nil {
+			return 0, err
+		}
+		p, l.col = p[k:], l.col+k
+		if l.col == 76 {
+			io.WriteString(l.w, "\r\n")
+			l.col = 0
+		}
+	}
+	return n, nil
+}
+
+// record stores raw as a message and returns it with its parsed form in in.
+func (e *env) recordRaw(raw []byte, in *Input) store.Message {
+	e.t.Helper()
+	ctx := context.Background()
+	sum := sha256.Sum256(raw)
+	sha := hex.EncodeToString(sum[:])
+	p, err := ingest.Parse(raw, sha)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.nextID++
+	res, err := e.st.RecordMessage(ctx, store.NewMessage{Mailbox: "support", Folder: "INBOX", UIDValidity: 1, UID: uint32(e.nextID),
+		Raw: raw, SHA256: sha, Size: int64(len(raw)), MessageID: p.MessageID, Subject: p.Subject, From: p.From.Addr, State: store.StateReceived})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	m, err := e.st.Message(ctx, res.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	in.Parsed = p
+	return m
+}
+
+func md5of(b []byte) string { s := md5.Sum(b); return hex.EncodeToString(s[:]) }
+
+var (
+	pngData = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), bytes.Repeat([]byte{7}, 900)...)
+	pdfData = append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("0 obj stream\n"), 200)...)
+	logData = bytes.Repeat([]byte("2026-11-23 ERROR sync failed\n"), 300)
+)
+
+func TestAttachmentsRideInTheEmailsComposite(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.stage(Config{})
+	in := newEmail("ann@customer.example", "f1@customer.example", "Screenshots")
+	var b bytes.Buffer
+	mailTo(&b, "ann@customer.example", "f1@customer.example", "Screenshots",
+		tfile{"screen.png", "image/png", pngData, false}, tfile{"invoice.pdf", "application/pdf", pdfData, false}, tfile{"app.log", "text/plain", logData, false})
+	m := e.recordRaw(b.Bytes(), &in)
+	before := e.calls()
+	r, err := s.Process(ctx, m, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.calls() - before; got != 1 || r.APICalls != 1 {
+		t.Fatalf("API calls: org %d, result %d; want 1 (files ride in the composite)", got, r.APICalls)
+	}
+	want := map[string][]byte{"screen.png": pngData, "invoice.pdf": pdfData, "app.log": logData}
+	if len(r.Files) != 3 {
+		t.Fatalf("files: %+v", r.Files)
+	}
+	for _, f := range r.Files {
+		if f.Status != FileUploaded || f.ContentVersionID == "" || f.Mode != modeComposite {
+			t.Errorf("file %+v", f)
+		}
+	}
+	versions := e.org.Records("ContentVersion")
+	if len(versions) != 3 {
+		t.Fatalf("%d ContentVersions", len(versions))
+	}
+	for _, v := range versions {
+		data := want[v["PathOnClient"].(string)]
+		if data == nil || v["FirstPublishLocationId"] != r.EmailMessageID || v["Checksum"] != md5of(data) || v["ContentSize"] != float64(len(data)) {
+			t.Errorf("version %v", v)
+		}
+	}
+	links := e.count("ContentDocumentLink", func(l map[string]any) bool { return l["LinkedEntityId"] == r.CaseID })
+	if links != 3 {
+		t.Errorf("%d files linked to the case, want 3", links)
+	}
+	task, _ := e.record("Task", r.TaskID)["Description"].(string)
+	if !strings.Contains(task, "screen.png") || !strings.Contains(task, "invoice.pdf") {
+		t.Errorf("Task does not list the files: %q", task)
+	}
+	// Done is done: processing again sends nothing and keeps the file list.
+	before = e.calls()
+	r2, err := s.Process(ctx, m, in)
+	if err != nil || e.calls() != before || len(r2.Files) != 3 || r2.Files[0].Status != FileUploaded {
+		t.Fatalf("second Process: %v, %d calls, %+v", err, e.calls()-before, r2.Files)
+	}
+}
+
+func TestAttachmentRepeatedInThreadStoredOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.stage(Config{})
+	logo := tfile{"logo.png", "image/png", pngData, false}
+	first := newEmail("ann@customer.example", "t1@customer.example", "Sync broken")
+	var b bytes.Buffer
+	mailTo(&b, "ann@customer.example", "t1@customer.example", "Sync broken", logo)
+	r1, err := s.Process(ctx, e.recordRaw(b.Bytes(), &first), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, mid := range []string{"t2@customer.example", "t3@customer.example"} {
+		in := reply(first, r1.CaseID, r1.ContactID, mid)
+		in.Classify.Resolved = false
+		b.Reset()
+		files := []tfile{logo}
+		if i == 0 {
+			files = append(files, tfile{"app.log", "text/plain", logData, false})
+		}
+		mailTo(&b, "ann@customer.example", mid, "Re: Sync broken", files...)
+		r, err := s.Process(ctx, e.recordRaw(b.Bytes(), &in), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Files[0].Status != FileDuplicate || !strings.Contains(r.Files[0].Reason, "already on the case") {
+			t.Errorf("reply %d: logo %+v", i, r.Files[0])
+		}
+		if i == 0 && r.Files[1].Status != FileUploaded {
+			t.Errorf("reply %d: new file %+v", i, r.Files[1])
+		}
+	}
+	n := e.count("ContentVersion", func(v map[string]any) bool { return v["PathOnClient"] == "logo.png" })
+	if n != 1 {
+		t.Fatalf("logo stored %d times, want once", n)
+	}
+	if n := e.count("ContentVersion", nil); n != 2 {
+		t.Fatalf("%d files, want 2 (logo, log)", n)
+	}
+}
+
+func TestAttachmentPolicyListsWhatItRefuses(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	cfg := Config{}
+	cfg.Attachments.MaxFileSize = 4000
+	s := e.stage(cfg)
+	in := newEmail("ann@customer.example", "p1@customer.example", "Files")
+	var b bytes.Buffer
+	mailTo(&b, "ann@customer.example", "p1@customer.example", "Files",
+		tfile{"setup.exe", "application/octet-stream", []byte("MZ\x90\x00binary"), false},
+		tfile{"report.pdf", "application/pdf", append([]byte("MZ\x90\x00"), pdfData...), false}, // an executable posing as a PDF
+		tfile{"run.txt", "text/plain", []byte("#!/bin/sh\nrm -rf /\n"), false},
+		tfile{"big.log", "text/plain", bytes.Repeat([]byte("x"), 5000), false},
+		tfile{"sig.png", "image/png", pngData, true},
+		tfile{"ok.pdf", "application/pdf", pdfData, false},
+		tfile{"ok-again.pdf", "application/pdf", pdfData, false})
+	r, err := s.Process(ctx, e.recordRaw(b.Bytes(), &in), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"setup.exe": FileBlocked, "report.pdf": FileBlocked, "run.txt": FileBlocked, "big.log": FileOversized,
+		"sig.png": FileSkipped, "ok.pdf": FileUploaded, "ok-again.pdf": FileDuplicate}
+	for _, f := range r.Files {
+		if want[f.Filename] != f.Status {
+			t.Errorf("%s: %s (%s), want %s", f.Filename, f.Status, f.Reason, want[f.Filename])
+		}
+	}
+	task, _ := e.record("Task", r.TaskID)["Description"].(string)
+	for _, w := range []string{`"setup.exe"`, "blocked file type .exe", `"report.pdf"`, "detected from the content", `"run.txt"`,
+		`"big.log"`, "max_file_size", "1 inline image(s)", `"ok-again.pdf"`} {
+		if !strings.Contains(task, w) {
+			t.Errorf("Task lacks %q:\n%s", w, task)
+		}
+	}
+	if n := e.count("ContentVersion", nil); n != 1 {
+		t.Errorf("%d files uploaded, want 1", n)
+	}
+}
+
+// The composite's answer is lost after Salesforce committed: the retry finds
+// the email and sends nothing, so the files are not stored twice.
+func TestAttachmentsExactlyOnceAcrossLostAnswer(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.stage(Config{})
+	in := newEmail("ann@customer.example", "l1@customer.example", "Lost")
+	var b bytes.Buffer
+	mailTo(&b, "ann@customer.example", "l1@customer.example", "Lost", tfile{"screen.png", "image/png", pngData, false})
+	m := e.recordRaw(b.Bytes(), &in)
+	e.doer.drop.Store(1)
+	if _, err := s.Process(ctx, m, in); err == nil {
+		t.Fatal("lost answer not reported")
+	}
+	r, err := s.Process(ctx, m, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Recovered || len(r.Files) != 1 || r.Files[0].Status != FileUploaded {
+		t.Fatalf("recovered result %+v", r)
+	}
+	if n := e.count("ContentVersion", nil); n != 1 {
+		t.Fatalf("%d ContentVersions after a retry, want 1", n)
+	}
+}
+
+// tokenUploader is the multipart uploader with a token from the emulator.
+func (e *env) uploader(counter *atomic.Int64) *HTTPUploader {
+	return &HTTPUploader{Doer: countingDoer{e.doer, counter}, InstanceURL: e.sfURL(), APIVersion: e.sf.APIVersion(),
+		Token: func(ctx context.Context) (string, error) {
+			resp, err := http.PostForm(e.sfURL()+"/services/oauth2/token", url.Values{"grant_type": {"client_credentials"},
+				"client_id": {"3MVG9cases"}, "client_secret": {"cases-secret"}})
+			if err != nil {
+				return "", err
+			}
+			defer resp.Body.Close()
+			var tok struct {
+				AccessToken string `json:"access_token"`
+			}
+			return tok.AccessToken, json.NewDecoder(resp.Body).Decode(&tok)
+		}}
+}
+
+func (e *env) sfURL() string { return e.sf.InstanceURL() }
+
+// countingDoer counts the request body bytes sent by uploads.
+type countingDoer struct {
+	d HTTPDoer
+	n *atomic.Int64
+}
+
+func (c countingDoer) Do(r *http.Request) (*http.Response, error) {
+	if r.ContentLength > 0 {
+		return nil, fmt.Errorf("upload body was buffered (Content-Length %d), not streamed", r.ContentLength)
+	}
+	r.Body = countingBody{r.Body, c.n}
+	return c.d.Do(r)
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (c countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
