@@ -109,6 +109,12 @@ type Option func(*Stage)
 // escaped literal). Every value from mail goes through it.
 func WithQuote(q func(string) string) Option { return func(s *Stage) { s.quote = q } }
 
+// WithOnLoopTripped is called once each time the loop breaker trips (the
+// pipeline posts an alert); sender is normalised, subject normalised.
+func WithOnLoopTripped(fn func(ctx context.Context, sender, subject string, count int)) Option {
+	return func(s *Stage) { s.onLoop = fn }
+}
+
 // Stage is the dedupe stage.
 type Stage struct {
 	cfg    Config
@@ -117,6 +123,7 @@ type Stage struct {
 	log    *slog.Logger
 	now    func() time.Time
 	quote  func(string) string
+	onLoop func(ctx context.Context, sender, subject string, count int)
 	screen ScreenOptions
 	token  *tokenCodec
 
@@ -225,6 +232,9 @@ func (s *Stage) Process(ctx context.Context, m store.Message, p *ingest.Parsed) 
 	if v.Tripped {
 		s.log.Warn("loop breaker tripped: no cases for this sender and subject until quiet",
 			"message", m.ID, "sender_domain", Domain(r.Sender), "count", v.Count, "quiet", s.cfg.Loop.QuietPeriod)
+		if s.onLoop != nil {
+			s.onLoop(ctx, r.Sender, subjNorm, v.Count)
+		}
 	}
 	if v.Resumed {
 		s.log.Info("loop breaker resumed", "message", m.ID, "sender_domain", Domain(r.Sender))

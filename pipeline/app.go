@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,6 +98,11 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (*A
 	}
 	a.Runner = NewRunner(st, cfg.Pipeline, log, a.stages()...)
 	a.Runner.m = newMetrics(a.Registry)
+	a.Runner.OnDead = func(ctx context.Context, m store.Message, reason, lastErr string) {
+		if err := a.Alerter.DeadLetter(ctx, m, reason, lastErr); err != nil {
+			log.Warn("dead-letter alert not sent", "msg", m.ID, "err", err)
+		}
+	}
 	for _, mb := range cfg.Mailboxes {
 		a.syncers = append(a.syncers, ingest.NewSyncer(mb, st,
 			ingest.WithLogger(log.With("mailbox", mb.Name)),
@@ -120,7 +126,13 @@ func (a *App) build(ctx context.Context, o appOptions) error {
 		dsf = sf
 		kopts = append(kopts, knowledge.WithSalesforce(sf))
 	}
-	a.Dedupe = dedupe.NewStage(a.Cfg.Dedupe, a.Store, dsf, a.Log.With("stage", "dedupe"), o.now)
+	a.Alerter = cases.NewAlerter(a.Cfg.Cases.Alerts, nil, a.Log.With("component", "alerts"), o.now)
+	a.Dedupe = dedupe.NewStage(a.Cfg.Dedupe, a.Store, dsf, a.Log.With("stage", "dedupe"), o.now,
+		dedupe.WithOnLoopTripped(func(ctx context.Context, sender, subject string, count int) {
+			if err := a.Alerter.LoopTripped(ctx, sender, subject, count); err != nil {
+				a.Log.Warn("loop alert not sent", "err", err)
+			}
+		}))
 	c, err := classify.New(ctx, a.Cfg.Classify, a.Cfg.LLM, a.Store, a.Log.With("stage", "classify"))
 	if err != nil {
 		return fmt.Errorf("classifier: %w", err)
@@ -152,7 +164,12 @@ func (a *App) build(ctx context.Context, o appOptions) error {
 		csf = sf
 	}
 	a.Cases = cases.NewStage(a.Cfg.Cases, a.Store, csf, a.Log.With("stage", "cases"), o.now, copts...)
-	a.Alerter = cases.NewAlerter(a.Cfg.Cases.Alerts, nil, a.Log.With("component", "alerts"), o.now)
+	if sf != nil {
+		// A bad field map fails here, with every problem listed, never at the first email.
+		if err := ValidateSalesforce(ctx, a.Cfg, sf); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -194,7 +211,11 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		a.metricsAddr.Store(ln.Addr().String())
 		wg.Go(func() {
-			if err := serveHTTP(ctx, ln, a.Registry, a.Store, &a.health, a.Log); err != nil {
+			var webhook http.Handler
+			if a.Cfg.Cases.Webhook.Secret != "" {
+				webhook = a.Cases.WebhookHandler()
+			}
+			if err := serveHTTP(ctx, ln, a.Registry, a.Store, &a.health, webhook, a.Log); err != nil {
 				a.Log.Error("metrics endpoint stopped", "addr", addr, "err", err)
 			}
 		})
@@ -295,8 +316,16 @@ func (a *App) Drain(ctx context.Context) error {
 // startBackground runs the periodic jobs of `triage run`: the knowledge re-sync
 // and the poll for Contact/Account changes that invalidates dedupe's cache.
 func (a *App) startBackground(ctx context.Context, wg *sync.WaitGroup) {
+	wg.Go(func() { a.Alerter.Run(ctx) })
 	if a.Salesforce == nil {
 		return
+	}
+	if !a.Cases.DryRun() {
+		wg.Go(func() {
+			if err := a.Cases.RunChanges(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Error("case changes poll stopped", "err", err)
+			}
+		})
 	}
 	every := func(name string, d time.Duration, job func(context.Context) error) {
 		if d <= 0 {

@@ -2,9 +2,16 @@ package pipeline_test
 
 import (
 	"context"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/triage-dev/triage/ingest"
+	"github.com/triage-dev/triage/salesforce"
+	"github.com/triage-dev/triage/salesforce/sfdx"
 
 	"github.com/triage-dev/triage/ingest/imaptest"
 	"github.com/triage-dev/triage/pipeline"
@@ -58,40 +65,66 @@ func TestSalesforceFaults(t *testing.T) {
 
 // TestPermanentErrorDeadLetterAndReplay: a write Salesforce rejects for good
 // goes to the dead-letter queue at once with its reason; after the cause is
-// fixed, a replay delivers it exactly once.
+// fixed in the org, a replay delivers it exactly once.
 func TestPermanentErrorDeadLetterAndReplay(t *testing.T) {
-	imap := imaptest.StartMemServer(t)
-	e := newE2E(t, imap)
-	// A misconfiguration: subjects are cut at 1000 characters but Case.Subject
-	// holds 255, so a long subject is rejected with STRING_TOO_LONG.
-	e.cfg.Cases.Truncate.Subject = 1000
-	long := "Order problem " + strings.Repeat("really ", 60) + "urgent"
-	imap.Append(t, "INBOX", []byte("From: Liam <liam.oconnor@outlook.com>\r\nTo: support@northwind.example\r\n"+
-		"Subject: "+long+"\r\nMessage-ID: <long-subject@example.com>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nMy order never came.\r\n"))
-	app := e.app(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	imap := imaptest.StartMemServer(t)
+	imap.Append(t, "INBOX", []byte("From: Liam <liam.oconnor@outlook.com>\r\nTo: support@northwind.example\r\n"+
+		"Subject: Order never came\r\nMessage-ID: <permanent@example.com>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nMy order never came.\r\n"))
+	// An admin added a required field to Case that the app doesn't fill:
+	// every case write is refused with REQUIRED_FIELD_MISSING.
+	orgFile := filepath.Join(t.TempDir(), "org.json")
+	sim, err := sfsim.New(sfsim.Options{ClientID: "cid", ClientSecret: "secret", DataFile: orgFile,
+		ExtraFields: []sfdx.Field{{Object: "Case", FullName: "Region__c", Label: "Region", Type: "Text", Length: 40, Required: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := httptest.NewServer(sim)
+	cfg := &pipeline.Config{
+		Store:     store.Config{Path: filepath.Join(t.TempDir(), "triage.db")},
+		Mailboxes: []ingest.MailboxConfig{{Name: "support", Address: imap.Addr, TLS: "none", Username: imap.Username, Password: imap.Password}},
+		Salesforce: &salesforce.Config{LoginURL: org.URL, Auth: salesforce.AuthConfig{
+			Flow: salesforce.FlowClientCredentials, ClientID: "cid", ClientSecret: "secret"}},
+	}
+	cfg.Pipeline.MetricsAddr, cfg.Review.Addr = "off", "127.0.0.1:0"
+	cfg.SetDefaults()
+	app, err := pipeline.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := app.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var id int64
 	var state, reason, lastErr string
-	if err := app.Store.DB().QueryRowContext(ctx, `SELECT id, state, reason, last_error FROM messages WHERE message_id = 'long-subject@example.com'`).
+	if err := app.Store.DB().QueryRowContext(ctx, `SELECT id, state, reason, last_error FROM messages WHERE message_id = 'permanent@example.com'`).
 		Scan(&id, &state, &reason, &lastErr); err != nil {
 		t.Fatal(err)
 	}
-	if state != "dead" || !strings.Contains(lastErr, "STRING_TOO_LONG") {
-		t.Fatalf("want dead with STRING_TOO_LONG, got %s %s %q", state, reason, lastErr)
+	if state != "dead" || !strings.Contains(lastErr, "REQUIRED_FIELD_MISSING") {
+		t.Fatalf("want dead with REQUIRED_FIELD_MISSING, got %s %s %q", state, reason, lastErr)
 	}
-	m, _ := app.Store.Message(ctx, id)
-	if m.Attempts > 0 {
+	if m, _ := app.Store.Message(ctx, id); m.Attempts > 0 {
 		t.Errorf("a permanent error was retried %d times", m.Attempts)
 	}
 	app.Close()
+	org.Close()
 
-	// The fix: the config's truncation back to Salesforce's limit; then replay.
-	e.cfg.Cases.Truncate.Subject = 255
-	app = e.app(t)
+	// The fix: the admin makes the field optional (same org data, new schema).
+	sim, err = sfsim.New(sfsim.Options{ClientID: "cid", ClientSecret: "secret", DataFile: orgFile,
+		ExtraFields: []sfdx.Field{{Object: "Case", FullName: "Region__c", Label: "Region", Type: "Text", Length: 40}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	org = httptest.NewServer(sim)
+	defer org.Close()
+	cfg.Salesforce.LoginURL = org.URL
+	app, err = pipeline.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
 	ids, err := app.Store.Replay(ctx, store.ReplayFilter{Reason: reason}, "test")
 	if err != nil || len(ids) != 1 || ids[0] != id {
 		t.Fatalf("replay: %v %v", ids, err)
@@ -102,13 +135,13 @@ func TestPermanentErrorDeadLetterAndReplay(t *testing.T) {
 	if m, _ := app.Store.Message(ctx, id); m.State != store.StateDone {
 		t.Fatalf("after replay: %s %s", m.State, m.LastError)
 	}
-	// Replaying again (nothing dead) is a no-op, and the case exists once.
+	// Replaying again (nothing dead) is a no-op, and the email exists once.
 	if ids, _ := app.Store.Replay(ctx, store.ReplayFilter{ID: id}, "test"); len(ids) != 0 {
 		t.Errorf("a done message was replayed")
 	}
 	n := 0
-	for _, em := range e.sim.Records("EmailMessage") {
-		if id, _ := em["MessageIdentifier"].(string); strings.Contains(id, "long-subject@example.com") {
+	for _, em := range sim.Records("EmailMessage") {
+		if id, _ := em["MessageIdentifier"].(string); strings.Contains(id, "permanent@example.com") {
 			n++
 		}
 	}

@@ -71,8 +71,13 @@ type health struct {
 }
 
 // serveHTTP serves /metrics, /healthz and /readyz on ln until ctx ends.
-func serveHTTP(ctx context.Context, ln net.Listener, reg *prometheus.Registry, st *store.Store, h *health, log *slog.Logger) error {
+func serveHTTP(ctx context.Context, ln net.Listener, reg *prometheus.Registry, st *store.Store, h *health, webhook http.Handler, log *slog.Logger) error {
 	mux := http.NewServeMux()
+	if webhook != nil {
+		// Salesforce outbound messages / Flow HTTP callouts about cases the
+		// app touched; the handler checks the shared secret.
+		mux.Handle("POST /webhooks/salesforce", webhook)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -130,6 +130,8 @@ type Runner struct {
 	now    func() time.Time
 	kicks  map[store.State]chan struct{}
 	m      *metrics
+	// OnDead is told about each new dead letter (the alert webhook).
+	OnDead func(ctx context.Context, m store.Message, reason, lastErr string)
 	// sleep waits between polls; injected so tests can shorten retries.
 	rand func() float64
 }
@@ -362,5 +364,9 @@ func (r *Runner) dead(ctx context.Context, log *slog.Logger, s *Stage, m store.M
 	err := r.st.Advance(ctx, store.Transition{ID: m.ID, From: s.From, To: store.StateDead, Stage: s.Name, Reason: reason, Error: cause.Error()})
 	if err != nil {
 		r.onStoreError(ctx, log, m, err)
+		return
+	}
+	if r.OnDead != nil {
+		r.OnDead(ctx, m, reason, cause.Error())
 	}
 }

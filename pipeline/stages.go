@@ -29,6 +29,28 @@ func NewSalesforce(ctx context.Context, cfg *Config, log *slog.Logger, opts ...s
 	return c, nil
 }
 
+// ValidateSalesforce checks the cases field map (and custom objects) against
+// the org's describe: every field exists, is writable by the app's user, has
+// a compatible type, and every category maps to a valid picklist value.
+func ValidateSalesforce(ctx context.Context, cfg *Config, d cases.Describer) error {
+	var values []string
+	for _, c := range cfg.Classify.Taxonomy {
+		v := c.SalesforceValue
+		if v == "" {
+			v = c.Name
+		}
+		values = append(values, v)
+	}
+	var problems []error
+	for _, e := range cases.ValidateFieldMap(ctx, cfg.Cases, d, values...) {
+		problems = append(problems, fmt.Errorf("cases.%w", e))
+	}
+	if len(problems) > 0 {
+		return &ConfigError{Problems: problems}
+	}
+	return nil
+}
+
 // permanentError marks a failure no retry can fix (bad stored data).
 type permanentError struct {
 	reason string

@@ -114,6 +114,7 @@ func printStatus(w io.Writer, c store.Counts, asJSON bool) error {
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("check", stderr)
 	cfgPath := fs.String("config", "", "config file (YAML)")
+	offline := fs.Bool("offline", false, "only check the file; don't log in to Salesforce to check the field map")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -125,6 +126,26 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err != nil {
 		return err
+	}
+	if cfg.Salesforce != nil && !*offline {
+		// Log in and check the field map against the org's describe.
+		sf, err := pipeline.NewSalesforce(ctx, cfg, cfg.Log.NewLogger(stderr))
+		if err != nil {
+			return err
+		}
+		if err := sf.Authenticate(ctx); err != nil {
+			fmt.Fprintf(stdout, "%s: salesforce: cannot log in: %v\n", *cfgPath, err)
+			return errReported
+		}
+		if err := pipeline.ValidateSalesforce(ctx, cfg, sf); err != nil {
+			if errors.As(err, &ce) {
+				ce.File = *cfgPath
+				fmt.Fprintln(stdout, ce.Error())
+				return errReported
+			}
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: salesforce: logged in to %s; field map ok\n", *cfgPath, sf.InstanceURL())
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d mailbox(es), store %s)\n", *cfgPath, len(cfg.Mailboxes), cfg.Store.Path)
 	return nil

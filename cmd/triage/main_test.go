@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/triage-dev/triage/pipeline"
+	"github.com/triage-dev/triage/salesforce/sfsim"
 )
 
 func runCmd(t *testing.T, args ...string) (stdout, stderr string, err error) {
@@ -167,5 +169,48 @@ func TestDemoOnce(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestCheckValidatesFieldMapAgainstOrg: `triage check` logs in and reports a
+// bad field map with every problem, before any email is processed.
+func TestCheckValidatesFieldMapAgainstOrg(t *testing.T) {
+	sim, err := sfsim.New(sfsim.Options{ClientID: "cid", ClientSecret: "secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := httptest.NewServer(sim)
+	defer org.Close()
+	base := fmt.Sprintf(`
+store: {path: %s}
+salesforce:
+  login_url: %s
+  auth:
+    flow: client_credentials
+    client_id: cid
+    client_secret: ${TRIAGE_TEST_SF_SECRET}
+`, filepath.Join(t.TempDir(), "x.db"), org.URL)
+	t.Setenv("TRIAGE_TEST_SF_SECRET", "secret")
+	out, _, err := runCmd(t, "check", "--config", writeFile(t, "good.yaml", base))
+	if err != nil || !strings.Contains(out, "field map ok") {
+		t.Fatalf("good field map: %v\n%s", err, out)
+	}
+	bad := base + `
+cases:
+  field_map:
+    sentiment: No_Such_Field__c
+    language: CaseNumber
+`
+	out, _, err = runCmd(t, "check", "--config", writeFile(t, "bad.yaml", bad))
+	if !errors.Is(err, errReported) {
+		t.Fatalf("bad field map accepted: %v\n%s", err, out)
+	}
+	for _, want := range []string{"No_Such_Field__c", "CaseNumber"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output does not name %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "secret") {
+		t.Errorf("the client secret leaked into the output")
 	}
 }
