@@ -103,8 +103,8 @@ func (s *Stage) planFiles(ctx context.Context, m store.Message, in Input, p *pla
 	if len(atts) == 0 || cfg.Enabled == nil || !*cfg.Enabled {
 		return nil, nil
 	}
-	var raw []byte
-	if m.SHA256 != "" {
+	raw := p.raw
+	if raw == nil && m.SHA256 != "" {
 		if b, err := s.st.Raw(ctx, m.SHA256); err == nil {
 			raw = b
 		}
@@ -399,7 +399,7 @@ func (s *Stage) afterFiles(ctx context.Context, m store.Message, p *plan, r *Res
 			return err
 		}
 	}
-	err := s.uploadPending(ctx, m, r)
+	err := s.uploadPending(ctx, m, r, p.raw)
 	if cerr := s.commitLedger(ctx, m, *r, store.CasesCommitted); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -416,13 +416,13 @@ func hasPendingUploads(r Result) bool {
 }
 
 // uploadPending sends the multipart uploads still pending for the message.
-func (s *Stage) uploadPending(ctx context.Context, m store.Message, r *Result) error {
+// raw is the message's bytes when the caller has them (nil: read from the store).
+func (s *Stage) uploadPending(ctx context.Context, m store.Message, r *Result, raw []byte) error {
 	if !hasPendingUploads(*r) {
 		return nil
 	}
 	up := s.fileUploader()
 	key := filesKey(*r)
-	var raw []byte
 	for i := range r.Files {
 		f := &r.Files[i]
 		if f.Mode != modeMultipart || f.Status != FilePending {
@@ -528,5 +528,5 @@ func (s *Stage) recoverFiles(ctx context.Context, m store.Message, r *Result) er
 			}
 		}
 	}
-	return s.uploadPending(ctx, m, r)
+	return s.uploadPending(ctx, m, r, nil)
 }

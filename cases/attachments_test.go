@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -299,4 +300,61 @@ func (c countingBody) Read(p []byte) (int, error) {
 	n, err := c.ReadCloser.Read(p)
 	c.n.Add(int64(n))
 	return n, err
+}
+
+// A 25 MB attachment goes as one streamed multipart upload after the
+// composite: the request has no Content-Length (nothing buffered), and
+// Process allocates little beyond reading the raw message from the store
+// (store.Raw costs about twice the message: SQLite's copy and the clone).
+// A base64 JSON insert would add the encoded file and its JSON copy, ~67 MB.
+func TestAttachmentLargeUploadStreams(t *testing.T) {
+	if testing.Short() {
+		t.Skip("25 MB upload")
+	}
+	e := newEnv(t)
+	ctx := context.Background()
+	var sent atomic.Int64
+	s := e.stage(Config{}, WithUploader(e.uploader(&sent)))
+	data := make([]byte, 25_000_000)
+	for i := range data {
+		data[i] = byte(i*7 + i>>11)
+	}
+	in := newEmail("ann@customer.example", "big@customer.example", "Full dump")
+	var b bytes.Buffer
+	mailTo(&b, "ann@customer.example", "big@customer.example", "Full dump", tfile{"dump.bin.gz", "application/gzip", data, false},
+		tfile{"note.txt", "text/plain", []byte("small one rides in the composite"), false})
+	raw := b.Bytes()
+	sum := md5of(data)
+	data = nil
+	m := e.recordRaw(raw, &in)
+	rawLen := int64(len(raw))
+	raw = nil
+	b = bytes.Buffer{}
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	before := e.calls()
+	r, err := s.Process(ctx, m, in)
+	runtime.ReadMemStats(&m1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.calls() - before; got != 2 || r.APICalls != 2 {
+		t.Errorf("API calls: org %d, result %d; want 2 (composite + one upload)", got, r.APICalls)
+	}
+	if r.Files[0].Status != FileUploaded || r.Files[0].Mode != modeMultipart || r.Files[1].Mode != modeComposite || r.Files[1].Status != FileUploaded {
+		t.Fatalf("files %+v", r.Files)
+	}
+	v := e.record("ContentVersion", r.Files[0].ContentVersionID)
+	if v["Checksum"] != sum || v["ContentSize"] != 25_000_000.0 || v["FirstPublishLocationId"] != r.EmailMessageID {
+		t.Errorf("version %v", v)
+	}
+	if sent.Load() < 25_000_000 {
+		t.Errorf("uploaded %d bytes", sent.Load())
+	}
+	alloc := int64(m1.TotalAlloc - m0.TotalAlloc)
+	t.Logf("raw message %d bytes; Process allocated %d bytes", rawLen, alloc)
+	if limit := 2*rawLen + 16<<20; alloc > limit {
+		t.Errorf("Process allocated %d bytes for a %d-byte message (limit %d): the upload is not streamed", alloc, rawLen, limit)
+	}
 }

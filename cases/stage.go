@@ -1,6 +1,7 @@
 package cases
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -236,7 +237,7 @@ func (s *Stage) Process(ctx context.Context, m store.Message, in Input) (Result,
 		r := resultFromLedger(led)
 		if hasPendingUploads(r) && !s.DryRun() {
 			// The email is in; some of its files are not yet.
-			err := s.uploadPending(ctx, m, &r)
+			err := s.uploadPending(ctx, m, &r, nil)
 			if cerr := s.commitLedger(ctx, m, r, store.CasesCommitted); cerr != nil && err == nil {
 				err = cerr
 			}
@@ -639,7 +640,11 @@ func (s *Stage) plan(ctx context.Context, m store.Message, in Input, cs *caseSna
 	p.caseRef = "case"
 
 	// EmailMessage.
-	p.writes = append(p.writes, Write{Ref: "email", Op: "create", SObject: "EmailMessage", Fields: s.emailFields(ctx, m, in, caseTarget, p.mid)})
+	if len(in.Parsed.Attachments) > 0 && m.SHA256 != "" {
+		// Read once: the headers and the attachments come from the same bytes.
+		p.raw, _ = s.st.Raw(ctx, m.SHA256)
+	}
+	p.writes = append(p.writes, Write{Ref: "email", Op: "create", SObject: "EmailMessage", Fields: s.emailFields(ctx, m, in, caseTarget, p.mid, p.raw)})
 
 	// Knowledge links on a new case.
 	if !existing {
@@ -779,7 +784,7 @@ func (s *Stage) aiFields(c classify.Result) map[string]any {
 	return out
 }
 
-func (s *Stage) emailFields(ctx context.Context, m store.Message, in Input, parent, mid string) map[string]any {
+func (s *Stage) emailFields(ctx context.Context, m store.Message, in Input, parent, mid string, raw []byte) map[string]any {
 	p := in.Parsed
 	t := s.cfg.Truncate
 	f := map[string]any{
@@ -806,7 +811,7 @@ func (s *Stage) emailFields(ctx context.Context, m store.Message, in Input, pare
 	if p.HTML != "" {
 		f["HtmlBody"] = s.trunc(s.redact(p.HTML), t.HTMLBody)
 	}
-	if h := s.headers(ctx, m, p); h != "" {
+	if h := s.headers(ctx, m, p, raw); h != "" {
 		f["Headers"] = s.trunc(s.redact(h), t.Headers)
 	}
 	date := p.Date
@@ -821,20 +826,22 @@ func (s *Stage) emailFields(ctx context.Context, m store.Message, in Input, pare
 
 // headers returns the message's raw header block (the store keeps the raw
 // bytes), or a reconstruction from the parsed form.
-func (s *Stage) headers(ctx context.Context, m store.Message, p *ingest.Parsed) string {
-	if m.SHA256 != "" {
-		if raw, err := s.st.Raw(ctx, m.SHA256); err == nil && len(raw) > 0 {
-			h := string(raw)
-			if i := strings.Index(h, "\r\n\r\n"); i >= 0 {
-				h = h[:i]
-			} else if i := strings.Index(h, "\n\n"); i >= 0 {
-				h = h[:i]
-			}
-			if utf8.ValidString(h) {
-				return h
-			}
-			return strings.ToValidUTF8(h, "\uFFFD")
+func (s *Stage) headers(ctx context.Context, m store.Message, p *ingest.Parsed, raw []byte) string {
+	if raw == nil && m.SHA256 != "" {
+		raw, _ = s.st.Raw(ctx, m.SHA256)
+	}
+	if len(raw) > 0 {
+		hb := raw
+		if i := bytes.Index(hb, []byte("\r\n\r\n")); i >= 0 {
+			hb = hb[:i]
+		} else if i := bytes.Index(hb, []byte("\n\n")); i >= 0 {
+			hb = hb[:i]
 		}
+		h := string(hb)
+		if utf8.ValidString(h) {
+			return h
+		}
+		return strings.ToValidUTF8(h, "\uFFFD")
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "From: %s\n", fmtAddr(p.From))
