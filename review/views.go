@@ -146,6 +146,7 @@ func (s *Server) routeTable() []route {
 		route{method: "GET", path: "/gaps.csv", role: RoleViewer, handler: s.gapsCSV},
 		route{method: "GET", path: "/api/gaps.csv", role: RoleViewer, api: true, handler: s.gapsCSV},
 		route{method: "GET", path: "/api/me", role: RoleViewer, api: true, handler: s.jsonView(s.meView)},
+		route{method: "GET", path: "/messages/{id}/files/{part}", role: RoleViewer, handler: s.downloadFile},
 		route{method: "POST", path: "/logout", role: RoleViewer, handler: s.logout},
 		route{method: "POST", path: "/api/logout", role: RoleViewer, api: true, handler: s.logout},
 		// Public: the sign-in pages.
@@ -548,6 +549,7 @@ type messageData struct {
 	Contact        *contactView         `json:"contact,omitempty"`
 	Knowledge      *knowledgeView       `json:"knowledge,omitempty"`
 	Case           *caseView            `json:"case,omitempty"`
+	Files          []fileView           `json:"files,omitempty"`
 	Item           store.ReviewItem     `json:"review"`
 	Labels         []store.ReviewLabel  `json:"labels,omitempty"`
 	Events         []store.Event        `json:"events"`
@@ -632,6 +634,7 @@ func (s *Server) loadMessage(r *http.Request) (*messageData, error) {
 			}
 		}
 	}
+	d.Files = s.messageFiles(ctx, id, d.Parsed, m.HeaderOnly)
 	if d.Item, err = s.st.ReviewItem(ctx, id); err != nil {
 		return nil, err
 	}
