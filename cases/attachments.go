@@ -150,7 +150,8 @@ func (s *Stage) planFiles(ctx context.Context, m store.Message, in Input, p *pla
 			continue
 		}
 		f.Sniffed, f.MD5 = sniffed, sum
-		if why := cfg.blockedReason(f.Filename, a.ContentType, sniffed); why != "" {
+		// The name as the sender gave it: a generated one says nothing.
+		if why := cfg.blockedReason(a.Filename, a.ContentType, sniffed); why != "" {
 			decided(FileBlocked, why)
 			continue
 		}

@@ -87,7 +87,7 @@ type AttachmentConfig struct {
 
 // DefaultBlockedExtensions are executables, installers and scripts.
 var DefaultBlockedExtensions = []string{"exe", "dll", "com", "scr", "pif", "bat", "cmd", "msi", "msp", "msc", "vbs", "vbe",
-	"js", "jse", "wsf", "wsh", "ws", "ps1", "psm1", "hta", "cpl", "jar", "sh", "bash", "apk", "app", "lnk", "reg", "inf", "scf", "gadget", "elf", "run", "bin", "dmg", "pkg", "deb", "rpm"}
+	"js", "jse", "wsf", "wsh", "ws", "ps1", "psm1", "hta", "cpl", "jar", "sh", "bash", "apk", "app", "lnk", "reg", "inf", "scf", "gadget", "elf", "run", "dmg", "pkg", "deb", "rpm"}
 
 // DefaultBlockedContentTypes are executable and script media types.
 var DefaultBlockedContentTypes = []string{"application/x-msdownload", "application/x-dosexec", "application/x-executable",

@@ -12,6 +12,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -356,5 +358,64 @@ func TestAttachmentLargeUploadStreams(t *testing.T) {
 	t.Logf("raw message %d bytes; Process allocated %d bytes", rawLen, alloc)
 	if limit := 2*rawLen + 16<<20; alloc > limit {
 		t.Errorf("Process allocated %d bytes for a %d-byte message (limit %d): the upload is not streamed", alloc, rawLen, limit)
+	}
+}
+
+// The demo mailbox's attachments (a PNG screenshot, PDFs, a .log, a CSV…)
+// land on their cases, byte for byte (Checksum is the MD5 Salesforce computes).
+func TestDemoAttachmentsLandOnTheirCases(t *testing.T) {
+	files, err := filepath.Glob("../pipeline/demo/mail/*.eml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("demo mailbox not found: %v", err)
+	}
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.stage(Config{})
+	exts := map[string]bool{}
+	uploaded := 0
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := ingest.Parse(raw, "")
+		if err != nil || len(p.Attachments) == 0 {
+			continue
+		}
+		in := newEmail(strings.ToLower(p.From.Addr), p.MessageID, p.Subject)
+		m := e.recordRaw(raw, &in)
+		r, err := s.Process(ctx, m, in)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, fr := range r.Files {
+			if fr.Inline {
+				continue
+			}
+			if fr.Status != FileUploaded {
+				t.Errorf("%s: %s %s (%s)", filepath.Base(f), fr.Filename, fr.Status, fr.Reason)
+				continue
+			}
+			data, err := ingest.AttachmentBytes(raw, fr.Part)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := e.record("ContentVersion", fr.ContentVersionID)
+			if v["Checksum"] != md5of(data) || v["FirstPublishLocationId"] != r.EmailMessageID {
+				t.Errorf("%s: %s: version %v", filepath.Base(f), fr.Filename, v)
+			}
+			doc := v["ContentDocumentId"]
+			if e.count("ContentDocumentLink", func(l map[string]any) bool { return l["ContentDocumentId"] == doc && l["LinkedEntityId"] == r.CaseID }) != 1 {
+				t.Errorf("%s: %s is not on case %s", filepath.Base(f), fr.Filename, r.CaseID)
+			}
+			exts[strings.ToLower(filepath.Ext(fr.Filename))] = true
+			uploaded++
+		}
+	}
+	t.Logf("%d demo attachments uploaded, extensions %v", uploaded, exts)
+	for _, want := range []string{".png", ".pdf", ".log"} {
+		if !exts[want] {
+			t.Errorf("no %s attachment of the demo set reached Salesforce", want)
+		}
 	}
 }
