@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/http/httptest"
 	"net/mail"
 	"os"
 	"strings"
@@ -22,7 +23,9 @@ import (
 	"time"
 
 	"github.com/triage-dev/triage/dedupe"
+	"github.com/triage-dev/triage/ingest/imaptest"
 	"github.com/triage-dev/triage/pipeline"
+	"github.com/triage-dev/triage/pipeline/demo"
 	"github.com/triage-dev/triage/salesforce/sfsim"
 	"github.com/triage-dev/triage/store"
 )
@@ -326,4 +329,32 @@ func checkContacts(t *testing.T, sim *sfsim.Server, before map[string]int) {
 		}
 	}
 	t.Logf("%d Contacts added, none duplicated", added)
+}
+
+// newFixture is newE2E (demo mail in INBOX and Billing, the demo org, a
+// pipeline config against both) with the emulator built from opts.
+func newFixture(t *testing.T, imap *imaptest.Server, opts sfsim.Options) *e2e {
+	t.Helper()
+	e := newE2E(t, imap)
+	opts.ClientID, opts.ClientSecret, opts.Seed = "cid", "secret", "demo"
+	sim, err := sfsim.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := httptest.NewServer(sim)
+	t.Cleanup(org.Close)
+	e.sim, e.org = sim, org
+	e.cfg.Salesforce.LoginURL = org.URL
+	return e
+}
+
+// demoDelivered is the set of Message-IDs of the demo mailbox.
+func demoDelivered(mail []demo.Email) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range mail {
+		if id := messageID(m.Raw); id != "" {
+			out[id] = true
+		}
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -53,11 +54,19 @@ type budget struct {
 	calls     int64
 	gov       GovernorConfig
 	m         *metrics
+	// now and seen (when usage was last reported) let a refused budget be
+	// probed again: the governor refuses without calling, so without a probe
+	// nothing would ever report that the allocation has recovered.
+	now  func() time.Time
+	seen time.Time
 }
 
 func (b *budget) observe(used, max int64) {
 	b.mu.Lock()
 	b.used, b.max = used, max
+	if b.now != nil {
+		b.seen = b.now()
+	}
 	b.mu.Unlock()
 	b.m.apiUsed.Set(float64(used))
 	b.m.apiMax.Set(float64(max))
@@ -78,6 +87,12 @@ func (b *budget) snapshot() Budget {
 // admit returns a *GovernorError if the call must not be made. While no
 // Sforce-Limit-Info has been seen the budget is unknown and calls pass: the
 // first answer tells.
+//
+// Once usage has been over a threshold for governorProbeAfter with no fresh
+// report (every call refused), one call is let through as a probe: its
+// Sforce-Limit-Info tells whether the rolling 24-hour allocation has
+// recovered. Without it the client would refuse forever after the cap was
+// reached once, until restarted.
 func (b *budget) admit(critical bool) error {
 	s := b.snapshot()
 	if s.Max <= 0 {
@@ -91,6 +106,9 @@ func (b *budget) admit(critical bool) error {
 	case !critical && share >= b.gov.NonCriticalShare:
 		threshold = b.gov.NonCriticalShare
 	default:
+		return nil
+	}
+	if b.probe() {
 		return nil
 	}
 	reason := "non_critical"
@@ -167,4 +185,20 @@ func WithCritical(ctx context.Context) context.Context {
 func isCritical(ctx context.Context) bool {
 	v, _ := ctx.Value(criticalKey{}).(bool)
 	return v
+}
+
+// probe reports whether a refused call may go out to refresh a stale budget;
+// at most one per governorProbeAfter.
+func (b *budget) probe() bool {
+	if b.now == nil {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	if now.Sub(b.seen) < governorProbeAfter {
+		return false
+	}
+	b.seen = now // the next probe waits for this one's answer or another period
+	return true
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -179,4 +180,31 @@ func metricValue(t *testing.T, c prometheus.Metric) float64 {
 	}
 	t.Fatal("not a gauge or counter")
 	return 0
+}
+
+// TestGovernorProbesStaleBudget: over the cap every call is refused without a
+// request, so nothing would report that the allocation recovered; after
+// governorProbeAfter one call (only one) goes out to ask.
+func TestGovernorProbesStaleBudget(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	b := &budget{gov: GovernorConfig{NonCriticalShare: 0.8, CriticalShare: 0.95}, m: newMetrics(), now: func() time.Time { return now }}
+	b.observe(99, 100)
+	if b.admit(true) == nil {
+		t.Fatal("99%: want refused")
+	}
+	now = now.Add(governorProbeAfter - time.Second)
+	if b.admit(true) == nil {
+		t.Fatal("before the probe period: want refused")
+	}
+	now = now.Add(time.Second)
+	if err := b.admit(true); err != nil {
+		t.Fatalf("after the probe period: want one probe, got %v", err)
+	}
+	if b.admit(true) == nil || b.admit(false) == nil {
+		t.Fatal("a second probe went out before the first one's answer")
+	}
+	b.observe(1, 100) // the probe's answer: a new day
+	if b.admit(false) != nil {
+		t.Fatal("after the allocation recovered: want allowed")
+	}
 }

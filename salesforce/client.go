@@ -112,7 +112,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Client, error) {
 		now:      o.now,
 		auth:     auth,
 		metrics:  m,
-		budget:   &budget{gov: cfg.Governor, m: m},
+		budget:   &budget{gov: cfg.Governor, m: m, now: o.now},
 		describe: map[string]*DescribeResult{},
 	}, nil
 }

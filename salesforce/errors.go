@@ -41,10 +41,13 @@ func (k Kind) String() string {
 
 // Back-off hints for callers' retry schedulers.
 const (
-	retryAfterAuth          = time.Minute
-	retryAfterDailyLimit    = time.Hour
-	retryAfterConcurrency   = time.Minute
-	retryAfterGovernor      = 15 * time.Minute
+	retryAfterAuth        = time.Minute
+	retryAfterDailyLimit  = time.Hour
+	retryAfterConcurrency = time.Minute
+	retryAfterGovernor    = 15 * time.Minute
+	// governorProbeAfter: a budget over the cap is re-checked by one real call
+	// this long after the last report (as long as a governor wait).
+	governorProbeAfter      = retryAfterGovernor
 	retryAfterCodeTransient = 0
 )
 
