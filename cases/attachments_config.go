@@ -3,6 +3,7 @@ package cases
 import (
 	"errors"
 	"fmt"
+	"math"
 	"path"
 	"strconv"
 	"strings"
@@ -40,7 +41,7 @@ func parseByteSize(s string) (ByteSize, error) {
 		}
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 {
+	if err != nil || !(f >= 0) || f*mult > math.MaxInt64/2 {
 		return 0, fmt.Errorf("%q is not a size (bytes, or a number with KB, MB, GB, KiB, MiB, GiB)", s)
 	}
 	return ByteSize(f * mult), nil

@@ -419,3 +419,125 @@ func TestDemoAttachmentsLandOnTheirCases(t *testing.T) {
 		}
 	}
 }
+
+// losingDoer loses the answer of the first multipart upload: Salesforce
+// stored the file, the app saw a timeout.
+type losingDoer struct {
+	d     HTTPDoer
+	lose  atomic.Int32
+	sends atomic.Int32
+}
+
+func (l *losingDoer) Do(r *http.Request) (*http.Response, error) {
+	l.sends.Add(1)
+	resp, err := l.d.Do(r)
+	if err == nil && l.lose.Add(-1) >= 0 {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return nil, fmt.Errorf("simulated timeout: %w", context.DeadlineExceeded)
+	}
+	return resp, err
+}
+
+func TestMultipartUploadExactlyOnceAcrossLostAnswer(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var n atomic.Int64
+	up := e.uploader(&n)
+	ld := &losingDoer{d: up.Doer}
+	ld.lose.Store(1)
+	up.Doer = ld
+	cfg := Config{}
+	cfg.Attachments.CompositeMax = 100 // everything goes multipart
+	s := e.stage(cfg, WithUploader(up))
+	in := newEmail("ann@customer.example", "mp1@customer.example", "Log")
+	var b bytes.Buffer
+	mailTo(&b, "ann@customer.example", "mp1@customer.example", "Log", tfile{"app.log", "text/plain", logData, false})
+	m := e.recordRaw(b.Bytes(), &in)
+	if _, err := s.Process(ctx, m, in); err == nil {
+		t.Fatal("lost upload answer not reported")
+	}
+	before := e.calls()
+	r, err := s.Process(ctx, m, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Files) != 1 || r.Files[0].Status != FileUploaded || r.Files[0].ContentDocumentID == "" {
+		t.Fatalf("files %+v", r.Files)
+	}
+	if got := e.calls() - before; got != 1 || ld.sends.Load() != 1 {
+		t.Errorf("retry: %d calls (want 1 query), %d uploads sent (want 1)", got, ld.sends.Load())
+	}
+	if n := e.count("ContentVersion", nil); n != 1 {
+		t.Fatalf("%d ContentVersions, want 1", n)
+	}
+	if n := e.count("EmailMessage", nil); n != 1 {
+		t.Fatalf("%d EmailMessages, want 1", n)
+	}
+}
+
+func TestAttachmentConfig(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want ByteSize
+		ok   bool
+	}{{"1048576", 1 << 20, true}, {"25MiB", 25 << 20, true}, {"25MB", 25e6, true}, {"1.5 kb", 1500, true}, {"2GiB", 2 << 30, true},
+		{"", 0, false}, {"-1", 0, false}, {"ten", 0, false}, {"5 parsecs", 0, false}} {
+		got, err := parseByteSize(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("%q: %d %v", tc.in, got, err)
+		}
+	}
+	var c AttachmentConfig
+	c.SetDefaults()
+	if !*c.Enabled || c.IncludeInline || c.MaxFileSize != 25<<20 || c.OnBlocked != "skip" || len(c.BlockedExtensions) == 0 {
+		t.Errorf("defaults %+v", c)
+	}
+	if errs := c.Validate(); len(errs) != 0 {
+		t.Errorf("defaults invalid: %v", errs)
+	}
+	bad := c
+	bad.MaxFileSize, bad.OnBlocked, bad.Clamd, bad.CompositeMax = 3<<30, "quarantine", "http://x", 64<<20
+	errs := bad.Validate()
+	for _, want := range []string{"max_file_size", "on_blocked", "clamd", "composite_max"} {
+		found := false
+		for _, e := range errs {
+			found = found || strings.HasPrefix(e.Error(), want+":")
+		}
+		if !found {
+			t.Errorf("no %s error in %v", want, errs)
+		}
+	}
+	full := Config{Attachments: bad}
+	full.SetDefaults()
+	found := false
+	for _, e := range full.Validate() {
+		found = found || strings.HasPrefix(e.Error(), "attachments.on_blocked:")
+	}
+	if !found {
+		t.Error("Config.Validate does not prefix attachment errors with attachments.")
+	}
+	// The policy: by extension and by the declared or sniffed type.
+	for _, tc := range []struct{ name, declared, sniffed, want string }{
+		{"a.EXE", "application/pdf", "application/pdf", "blocked file type .exe"},
+		{"a.pdf", "application/x-msdownload", "application/pdf", "blocked content type application/x-msdownload"},
+		{"a.pdf", "application/pdf", "application/x-msdownload", "blocked content type application/x-msdownload (detected from the content)"},
+		{"a.pdf", "application/pdf", "application/pdf", ""},
+		{"", "text/plain", "text/plain", ""},
+	} {
+		if got := c.blockedReason(tc.name, tc.declared, tc.sniffed); got != tc.want {
+			t.Errorf("%v: %q", tc, got)
+		}
+	}
+}
+
+func FuzzParseByteSize(f *testing.F) {
+	for _, s := range []string{"25MB", "1.5GiB", "0", "-3", "1e3KB"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if v, err := parseByteSize(s); err == nil && v < 0 {
+			t.Fatalf("%q: negative size %d", s, v)
+		}
+	})
+}
