@@ -211,3 +211,28 @@ func readUpload(r *http.Request) ([]byte, *blobInfo, *apiError) {
 	}
 	return entity, blob, nil
 }
+
+// linkFilterOK: Salesforce refuses a ContentDocumentLink query that does not
+// filter on ContentDocumentId or LinkedEntityId (= or IN) at the top level
+// (an AND may add other conditions).
+func linkFilterOK(e expr) bool {
+	switch x := e.(type) {
+	case *condExpr:
+		if len(x.field) != 1 || (x.op != "=" && x.op != "IN") {
+			return false
+		}
+		n := strings.ToLower(x.field[0])
+		return n == "contentdocumentid" || n == "linkedentityid"
+	case *andExpr:
+		for _, it := range x.items {
+			if linkFilterOK(it) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func linkFilterErr() *apiError {
+	return plainErr(400, "MALFORMED_QUERY", "Implementation restriction: ContentDocumentLink requires a filter by a single Id on ContentDocumentId or LinkedEntityId using the equals operator or multiple Id's using the IN operator.")
+}

@@ -148,3 +148,20 @@ func TestContentVersionInComposite(t *testing.T) {
 		t.Errorf("case link after composite: %v", r.body)
 	}
 }
+
+func TestContentDocumentLinkNeedsAFilter(t *testing.T) {
+	e := newEnv(t, Options{})
+	_, emailID := newEmail(e)
+	for q, ok := range map[string]bool{
+		"SELECT Id FROM ContentDocumentLink":                                                                       false,
+		"SELECT Id FROM ContentDocumentLink WHERE ShareType = 'V'":                                                 false,
+		"SELECT Id FROM ContentDocumentLink WHERE LinkedEntityId != '" + emailID + "'":                             false,
+		"SELECT Id FROM ContentDocumentLink WHERE LinkedEntityId = '" + emailID + "'":                              true,
+		"SELECT Id FROM ContentDocumentLink WHERE ShareType = 'V' AND ContentDocumentId IN ('069000000000001AAA')": true,
+	} {
+		r := e.q(q)
+		if (r.status == 200) != ok || !ok && errorCode(r.body) != "MALFORMED_QUERY" {
+			t.Errorf("%s: %d %v", q, r.status, r.body)
+		}
+	}
+}

@@ -46,6 +46,9 @@ func (s *Server) bind(q *soqlQuery) (*boundQuery, *apiError) {
 	if o == nil || !s.objAllowed(o, "read") {
 		return nil, invalidType(q.object)
 	}
+	if o.Name == "ContentDocumentLink" && !linkFilterOK(q.where) {
+		return nil, linkFilterErr()
+	}
 	q.object = o.Name
 	for i, p := range q.fields {
 		f, err := s.resolve(o, p)
