@@ -165,3 +165,39 @@ func TestContentDocumentLinkNeedsAFilter(t *testing.T) {
 		}
 	}
 }
+
+// A JSON (base64) insert over 37.5 MB of file data is refused; a multipart
+// one would be accepted (TestContentVersionMultipart streams).
+func TestContentVersionJSONLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("50 MB request")
+	}
+	e := newEnv(t, Options{})
+	pr, pw := io.Pipe()
+	go func() {
+		io.WriteString(pw, `{"PathOnClient":"big.bin","VersionData":"`)
+		enc := base64.NewEncoder(base64.StdEncoding, pw)
+		chunk := bytes.Repeat([]byte{0xAB}, 1<<20)
+		for written := 0; written <= MaxJSONBlob; written += len(chunk) {
+			enc.Write(chunk)
+		}
+		enc.Close()
+		io.WriteString(pw, `"}`)
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", e.hs.URL+"/services/data/v62.0/sobjects/ContentVersion/", pr)
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "multipart") {
+		t.Fatalf("oversized JSON insert: %d %s", resp.StatusCode, b)
+	}
+	if r := e.q("SELECT Id FROM ContentVersion"); len(arr(obj(r.body)["records"])) != 0 {
+		t.Errorf("oversized insert stored a version")
+	}
+}
