@@ -3,6 +3,7 @@ package ingest
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"runtime"
@@ -209,6 +210,9 @@ func sampleHeap() func() uint64 {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
+	trace := os.Getenv("TRIAGE_BENCH_TRACE") != ""
+	t0 := time.Now()
+	var peakRSS uint64
 	go func() {
 		defer wg.Done()
 		var ms runtime.MemStats
@@ -218,6 +222,12 @@ func sampleHeap() func() uint64 {
 			runtime.ReadMemStats(&ms)
 			if ms.HeapInuse > peak.Load() {
 				peak.Store(ms.HeapInuse)
+			}
+			if trace {
+				if r := currentRSS(); r > peakRSS {
+					peakRSS = r
+					fmt.Fprintf(os.Stderr, "trace %s rss %.1f heapinuse %.1f heapsys-released %.1f numgc %d\n", time.Since(t0).Round(time.Millisecond), float64(r)/(1<<20), float64(ms.HeapInuse)/(1<<20), float64(ms.HeapSys-ms.HeapReleased)/(1<<20), ms.NumGC)
+				}
 			}
 			select {
 			case <-stop:
@@ -237,6 +247,19 @@ func sampleHeap() func() uint64 {
 // so readPeakRSS covers only what follows; SQLite's memory (outside the Go
 // heap) is included there.
 func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+func currentRSS() uint64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseUint(f[1], 10, 64)
+	return pages * uint64(os.Getpagesize())
+}
 
 func readPeakRSS() uint64 {
 	f, err := os.Open("/proc/self/status")

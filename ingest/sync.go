@@ -574,8 +574,12 @@ func (s *Syncer) commitInOrder(ctx context.Context, ordered <-chan *job, budget 
 			for _, j := range group {
 				budget.Release(j.weight)
 				huge = huge || len(j.raw) >= hugeMessage
-				j.raw = nil
+				// Both references to the body go, and the slots of group
+				// too: a body still reachable at the collection below would
+				// set the next heap goal at twice its size.
+				j.raw, j.msg.Raw = nil, nil
 			}
+			clear(group)
 			group = group[:0]
 			if huge {
 				// A rare tens-of-MB message: give its memory back to the OS now
@@ -676,9 +680,11 @@ func (s *Syncer) readMessage(ctx context.Context, msg *imapclient.FetchMessageDa
 				j.headerOnly, j.size = true, size
 			} else {
 				if size >= hugeMessage {
-					// Collect the garbage of earlier messages first, so that
-					// garbage and this buffer do not add up to the peak.
-					runtime.GC()
+					// Collect the garbage of earlier messages and give its
+					// pages back to the OS first, so that neither they nor the
+					// heap headroom add up with this buffer and SQLite's
+					// copies of it to the peak of resident memory.
+					debug.FreeOSMemory()
 				}
 				j.raw = make([]byte, size)
 				_, err = io.ReadFull(it.Literal, j.raw)
