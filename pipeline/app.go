@@ -126,6 +126,10 @@ func (a *App) build(ctx context.Context, o appOptions) error {
 		dsf = sf
 		kopts = append(kopts, knowledge.WithSalesforce(sf))
 	}
+	if a.Cfg.Knowledge.Hybrid.Enabled && a.Cfg.LLM != nil {
+		// Embeddings from the same OpenAI-compatible endpoint as the classifier.
+		kopts = append(kopts, knowledge.WithEmbedder(knowledge.NewOpenAIEmbedder(a.Cfg.LLM.BaseURL, a.Cfg.LLM.APIKey, a.Cfg.Knowledge.Hybrid.Model, nil)))
+	}
 	a.Alerter = cases.NewAlerter(a.Cfg.Cases.Alerts, nil, a.Log.With("component", "alerts"), o.now)
 	a.Dedupe = dedupe.NewStage(a.Cfg.Dedupe, a.Store, dsf, a.Log.With("stage", "dedupe"), o.now,
 		dedupe.WithOnLoopTripped(func(ctx context.Context, sender, subject string, count int) {
