@@ -284,3 +284,31 @@ func TestRunServesMetricsAndHealth(t *testing.T) {
 		t.Errorf("review UI answered %d", resp.StatusCode)
 	}
 }
+
+// TestBackfill: the demo mailbox's history written in /composite/graph
+// batches lands exactly as in live mode, for a fraction of the API calls.
+func TestBackfill(t *testing.T) {
+	e := newE2E(t, imaptest.StartMemServer(t))
+	app := e.app(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	emailsBefore := len(e.sim.Records("EmailMessage"))
+	callsBefore := e.sim.Stats().APICalls
+	sum, rep, err := app.Backfill(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := sum.Counts.ByState[store.StateDone] + sum.Counts.ByState[store.StateSkipped]; n != sum.Counts.Total {
+		t.Errorf("not every message is final: %+v", sum.Counts.ByState)
+		logDead(t, app)
+	}
+	done := sum.Counts.ByState[store.StateDone]
+	calls := e.sim.Stats().APICalls - callsBefore
+	t.Logf("backfill: %d emails done, %d API calls in all (%.3f per email), %d in the batched writes for %d emails", done, calls,
+		float64(calls)/float64(done), rep.APICalls, rep.Emails)
+	if rep.Written == 0 || float64(calls)/float64(done) >= 0.5 {
+		t.Errorf("backfill did not batch: %+v, %d calls for %d emails", rep, calls, done)
+	}
+	exp, _ := demo.Expected()
+	checkOrg(t, e, exp, emailsBefore)
+}

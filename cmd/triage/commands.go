@@ -9,6 +9,9 @@ import (
 	"sort"
 	"text/tabwriter"
 
+	"golang.org/x/term"
+
+	"github.com/triage-dev/triage/cases"
 	"github.com/triage-dev/triage/pipeline"
 	"github.com/triage-dev/triage/store"
 )
@@ -25,6 +28,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlags("run", stderr)
 	cfgPath := fs.String("config", "", "config file (YAML)")
 	once := fs.Bool("once", false, "fetch what is waiting, wait until every message is final, print a summary and exit")
+	dryRun := fs.Bool("dry-run", false, "shadow mode: run everything, record the Salesforce writes it would make, send none")
+	backfill := fs.Bool("backfill", false, "process the mailbox's history in /composite/graph batches (implies --once)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -32,12 +37,22 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if *dryRun {
+		cfg.Cases.DryRun = true
+	}
 	log := cfg.Log.NewLogger(stderr)
 	app, err := pipeline.New(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer app.Close()
+	if *backfill {
+		sum, rep, err := app.Backfill(ctx, cases.ProgressPrinter(stderr, isTerminal(stderr)))
+		fmt.Fprintln(stdout, sum)
+		fmt.Fprintf(stdout, "backfill: %d emails in batches, %d written, %d already there, %d left to the live stage; %d API calls (%.3f per email)\n",
+			rep.Emails, rep.Written, rep.Already, rep.Failed, rep.APICalls, rep.CallsPerEmail)
+		return err
+	}
 	if *once {
 		sum, err := app.RunOnce(ctx)
 		fmt.Fprintln(stdout, sum)
@@ -152,3 +167,9 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func storeConfig(path string) store.Config { return store.Config{Path: path} }
+
+// isTerminal reports whether w is a terminal (progress bars) or not (lines).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(int(f.Fd()))
+}
