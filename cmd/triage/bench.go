@@ -28,6 +28,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	probes := fs.Int("probes", 0, "latency probes (default: between 20 and 100 by --emails)")
 	dir := fs.String("dir", "", "keep the run's files (databases, worker log) in this directory")
 	profile := fs.Bool("profile", false, "write CPU and memory profiles and metrics of the pipeline process to --dir")
+	noBackfill := fs.Bool("no-backfill", false, "skip the backfill run (api_calls_per_email_backfill is then null)")
 	workers := fs.Int("workers", 0, "workers per pipeline stage (default: the pipeline's defaults)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -51,7 +52,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	rep, err := bench.Run(ctx, bench.Config{
 		Emails: *emails, IMAP: *imapKind, Attachments: *attachments, Seed: *seed, Probes: *probes,
-		Worker: []string{exe, "bench-worker"}, Dir: *dir, Profile: *profile, Workers: *workers,
+		Worker: []string{exe, "bench-worker"}, Dir: *dir, Profile: *profile, Workers: *workers, NoBackfill: *noBackfill,
 		Progress: stderr, Terminal: terminal,
 	})
 	if err != nil {

@@ -22,7 +22,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -234,6 +233,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer w.kill()
+	rss := newRSSSampler(w.cmd.Process.Pid, "ingest")
+	defer rss.stop()
 	pr.update("ingest", "ingest (fetch, parse, commit) ...")
 	ev, err := w.expect(ctx, "ingest")
 	if err != nil {
@@ -246,6 +247,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	rss.phase("pipeline")
 	before := sim.Stats()
 	if cfg.Profile {
 		// The parent's profile is the emulator's (and memserver's) share.
@@ -304,6 +306,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	// Latency: probes appended while the pipeline idles.
+	rss.phase("latency")
 	lat, note, err := measureLatency(ctx, srv, gen, watch, ready.DBPath, cfg.Probes, rep.CasesWired, pr)
 	if err != nil {
 		return nil, err
@@ -312,6 +315,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if note != "" {
 		rep.Notes = append(rep.Notes, note)
 	}
+	rss.phase("shutdown")
 	if err := w.send("stop"); err != nil {
 		return nil, err
 	}
@@ -319,15 +323,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rss := res.VmHWMKB
-	if ps := w.wait(); ps != nil {
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok && ru.Maxrss > rss {
-			rss = ru.Maxrss // kB on Linux
-		}
-	}
-	rep.PeakRSSMB = float64(max(rss, ingestRSS)) / 1024
-	rep.Notes = append(rep.Notes, fmt.Sprintf("peak RSS of the pipeline process: %.0f MB during the ingest-only pass, %.0f MB during the pipeline run",
-		float64(ingestRSS)/1024, float64(res.VmHWMKB)/1024))
+	// Not the child's rusage Maxrss: it counts the parent's resident pages
+	// at fork time (the generated mailbox, the memserver), which is what
+	// running the pipeline in a child process is meant to leave out.
+	peak := max(res.VmHWMKB, ingestRSS)
+	w.wait()
+	rss.stop()
+	rep.PeakRSSMB = float64(peak) / 1024
+	rep.Notes = append(rep.Notes, fmt.Sprintf("pipeline process RSS: VmHWM %.0f MB in the ingest-only pass, %.0f MB from then to the stop; sampled peaks by phase: %s",
+		float64(ingestRSS)/1024, float64(res.VmHWMKB)/1024, rss.String()))
 
 	if l := loadAvg(); l != "" {
 		// Other processes on the machine slow the run down: say how busy it was.
@@ -413,6 +417,56 @@ func runBackfill(ctx context.Context, cfg Config, srv *imaptest.Server, rep *Rep
 	pr.done("backfill", "backfill: %d emails, %d API calls (%.3f per email; %.3f in the writes alone), %d mismatches",
 		emails, lookups+writes, v, float64(writes)/float64(emails), mism)
 	return nil
+}
+
+// rssSampler records a process's peak VmRSS per phase every 50 ms.
+type rssSampler struct {
+	pid   int
+	mu    sync.Mutex
+	cur   string
+	order []string
+	peak  map[string]int64
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newRSSSampler(pid int, phase string) *rssSampler {
+	r := &rssSampler{pid: pid, cur: phase, order: []string{phase}, peak: map[string]int64{}, done: make(chan struct{})}
+	go func() {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			kb := procStatusKB(pid, "VmRSS")
+			r.mu.Lock()
+			r.peak[r.cur] = max(r.peak[r.cur], kb)
+			r.mu.Unlock()
+			select {
+			case <-r.done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return r
+}
+
+func (r *rssSampler) phase(p string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cur = p
+	r.order = append(r.order, p)
+}
+
+func (r *rssSampler) stop() { r.once.Do(func() { close(r.done) }) }
+
+func (r *rssSampler) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var parts []string
+	for _, p := range r.order {
+		parts = append(parts, fmt.Sprintf("%s %.0f MB", p, float64(r.peak[p])/1024))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // loadAvg is /proc/loadavg's first three fields, or "".
