@@ -760,18 +760,10 @@ func (s *Stage) aiFields(c classify.Result) map[string]any {
 			conf = math.Round(conf*10000) / 10000
 		}
 		set(fm.Confidence, "", conf)
-		cat := c.Category
-		if v, ok := fm.CategoryValues[cat]; ok {
-			cat = v
-		} else if s.catValue != nil {
-			if v := s.catValue(cat); v != "" {
-				cat = v
-			}
-		}
-		set(fm.Category, classify.FieldCategory, s.trunc(cat, s.cfg.Truncate.Short))
+		set(fm.Category, classify.FieldCategory, s.categoryValue(c.Category))
 	}
 	if c.Priority != "" {
-		set(fm.Priority, classify.FieldPriority, fm.PriorityValues[strings.ToLower(c.Priority)])
+		set(fm.Priority, classify.FieldPriority, s.priorityValue(c.Priority))
 		set(fm.AIPriority, "", s.trunc(c.Priority, 40))
 	}
 	set(fm.Sentiment, classify.FieldSentiment, s.trunc(c.Sentiment, 40))
@@ -782,6 +774,25 @@ func (s *Stage) aiFields(c classify.Result) map[string]any {
 	}
 	set(fm.Explanation, "", s.trunc(s.redact(c.Explanation), s.cfg.Truncate.Summary))
 	return out
+}
+
+// categoryValue is the value written to the category field for a
+// classifier category (field_map.category_values, else the taxonomy's
+// salesforce_value), truncated. Shared by the stage and review corrections.
+func (s *Stage) categoryValue(cat string) string {
+	if v, ok := s.cfg.FieldMap.CategoryValues[cat]; ok {
+		cat = v
+	} else if s.catValue != nil {
+		if v := s.catValue(cat); v != "" {
+			cat = v
+		}
+	}
+	return s.trunc(cat, s.cfg.Truncate.Short)
+}
+
+// priorityValue is the org's Priority picklist value for low..urgent ("" unmapped).
+func (s *Stage) priorityValue(p string) string {
+	return s.cfg.FieldMap.PriorityValues[strings.ToLower(p)]
 }
 
 func (s *Stage) emailFields(ctx context.Context, m store.Message, in Input, parent, mid string, raw []byte) map[string]any {
