@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/triage-dev/triage/classify"
+	"github.com/triage-dev/triage/salesforce"
 	"github.com/triage-dev/triage/store"
 )
 
@@ -248,3 +249,10 @@ func TestReviewActionErrors(t *testing.T) {
 		t.Errorf("refusal audit %+v", a)
 	}
 }
+
+// The Salesforce client has the single-record update the review actions
+// prefer and the streamed upload the attachments use (no WithUploader needed).
+var (
+	_ recordUpdater = (*salesforce.Client)(nil)
+	_ FileUploader  = (*salesforce.Client)(nil)
+)
