@@ -5,9 +5,18 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/triage-dev/triage/cases"
 	"github.com/triage-dev/triage/classify"
 	"github.com/triage-dev/triage/review"
 )
+
+// casesCorrector adapts the cases stage to review.Corrector (review imports
+// cases, so cases cannot name review's type).
+type casesCorrector struct{ s *cases.Stage }
+
+func (c casesCorrector) Correct(ctx context.Context, x review.Correction) error {
+	return c.s.Correct(ctx, cases.Correction(x))
+}
 
 // swappable is the running classifier; a retrain swaps the offline model in
 // without a restart.
@@ -46,6 +55,9 @@ func (a *App) useModel(m *classify.Model) error {
 // NewReview builds the review UI over this app's store and stages.
 func (a *App) NewReview() (*review.Server, error) {
 	deps := review.Deps{
+		Corrector:       casesCorrector{a.Cases},
+		ContactPicker:   a.Cases,
+		CaseActions:     a.Cases,
 		GapReporter:     review.KnowledgeGaps{Knowledge: a.Knowledge, Store: a.Store},
 		ArticleRejecter: review.KnowledgeGaps{Knowledge: a.Knowledge, Store: a.Store},
 		AuditReader:     review.CasesAudit{Store: a.Store, Now: a.Store.Now},
