@@ -198,7 +198,8 @@ func (a *App) stages() []*Stage {
 		{Name: dedupe.StageName, From: store.StateReceived, To: store.StateDeduped, Workers: w.Dedupe, Run: dedupeStage(a.Dedupe), Prepare: a.Dedupe.Prefetch},
 		{Name: "classify", From: store.StateDeduped, To: store.StateClassified, Workers: w.Classify, Run: classifyStage(a.Store, a.Classifier, a.examples())},
 		{Name: "knowledge", From: store.StateClassified, To: store.StateEnriched, Workers: w.Knowledge, Run: knowledgeStage(a.Store, a.Knowledge)},
-		{Name: cases.StageName, From: store.StateEnriched, To: store.StateDone, Workers: w.Cases, Run: casesStage(a.Store, a.Cases)},
+		{Name: cases.StageName, From: store.StateEnriched, To: store.StateDone, Workers: w.Cases, Run: casesStage(a.Store, a.Cases), Prepare: casesPrepare(a.Store, a.Cases),
+			Batch: 25, Linger: 100 * time.Millisecond},
 	}
 }
 

@@ -6,9 +6,6 @@ import (
 	"time"
 
 	"github.com/triage-dev/triage/cases"
-	"github.com/triage-dev/triage/classify"
-	"github.com/triage-dev/triage/dedupe"
-	"github.com/triage-dev/triage/knowledge"
 	"github.com/triage-dev/triage/store"
 )
 
@@ -127,21 +124,11 @@ func (a *App) backfillItems(ctx context.Context, limit int) ([]cases.BackfillIte
 	}
 	items := make([]cases.BackfillItem, 0, len(msgs))
 	for _, m := range msgs {
-		p, err := parsedOf(m)
+		in, err := casesInput(ctx, a.Store, m)
 		if err != nil {
 			return nil, err
 		}
-		it := cases.BackfillItem{Message: m, Input: cases.Input{Parsed: p}}
-		if it.Input.Dedupe, err = stageData[dedupe.Result](ctx, a.Store, m, dedupe.StageName); err != nil {
-			return nil, err
-		}
-		if it.Input.Classify, err = stageData[classify.Result](ctx, a.Store, m, "classify"); err != nil {
-			return nil, err
-		}
-		if it.Input.Knowledge, err = stageData[knowledge.Result](ctx, a.Store, m, "knowledge"); err != nil {
-			return nil, err
-		}
-		items = append(items, it)
+		items = append(items, cases.BackfillItem{Message: m, Input: in})
 	}
 	if len(items) > 0 {
 		a.Log.Info("backfill batch", "emails", len(items))

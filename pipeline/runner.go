@@ -116,6 +116,12 @@ type Stage struct {
 	// so a stage can fetch what the whole batch needs in one call (it keeps
 	// Salesforce API use per email low). Its failure only costs efficiency.
 	Prepare func(ctx context.Context, batch []store.Message) error
+	// Batch is how many messages one claim may take when Prepare is set (it
+	// may exceed Workers: Prepare did the expensive part for all of them).
+	Batch int
+	// Linger waits this long after a wake-up before claiming, so messages
+	// arriving one by one are batched (a little latency for fewer API calls).
+	Linger time.Duration
 }
 
 // Reasoned errors carry the reason code a dead message is filed under.
@@ -202,6 +208,9 @@ func (r *Runner) runStage(ctx, work context.Context, s *Stage) {
 			}
 		}
 		free := s.Workers - len(slots)
+		if s.Prepare != nil && s.Batch > free && free > 0 {
+			free = s.Batch
+		}
 		var msgs []store.Message
 		if free > 0 {
 			var err error
@@ -245,6 +254,10 @@ func (r *Runner) runStage(ctx, work context.Context, s *Stage) {
 			t.Stop()
 			return
 		case <-r.kicks[s.From]:
+			if s.Linger > 0 && !sleepCtx(ctx, s.Linger) {
+				t.Stop()
+				return
+			}
 		case <-t.C:
 		}
 		t.Stop()
