@@ -95,7 +95,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Client, error) {
 	if errs := cfg.Validate(); len(errs) > 0 {
 		return nil, fmt.Errorf("salesforce config: %w", errors.Join(errs...))
 	}
-	auth, err := newAuthenticator(cfg, o.http, o.now, o.onRefresh)
+	auth, err := newAuthenticator(cfg, o.http, o.now, o.onRefresh, o.log)
 	if err != nil {
 		return nil, err
 	}

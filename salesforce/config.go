@@ -53,13 +53,18 @@ type Config struct {
 
 // AuthConfig selects and parameterises the OAuth 2.0 flow.
 type AuthConfig struct {
-	Flow           string   `yaml:"flow"`
-	ClientID       string   `yaml:"client_id"`
-	ClientSecret   string   `yaml:"client_secret"`
-	Username       string   `yaml:"username"`
-	PrivateKeyFile string   `yaml:"private_key_file"`
-	RefreshToken   string   `yaml:"refresh_token"`
-	Scopes         []string `yaml:"scopes"`
+	Flow           string `yaml:"flow"`
+	ClientID       string `yaml:"client_id"`
+	ClientSecret   string `yaml:"client_secret"`
+	Username       string `yaml:"username"`
+	PrivateKeyFile string `yaml:"private_key_file"`
+	RefreshToken   string `yaml:"refresh_token"`
+	// RefreshTokenFile (optional, refresh_token flow): each rotated refresh
+	// token is written here (atomically, mode 0600) and, when the file
+	// exists, it is preferred over RefreshToken, so a restart never uses a
+	// token Salesforce already revoked. Never the database: no secrets there.
+	RefreshTokenFile string   `yaml:"refresh_token_file"`
+	Scopes           []string `yaml:"scopes"`
 	// Audience overrides the JWT aud claim (default: login_url). Salesforce
 	// accepts https://login.salesforce.com, https://test.salesforce.com or
 	// the My Domain / Experience Cloud URL.
@@ -121,6 +126,9 @@ func (c *Config) Validate() []error {
 	if a.ClientID == "" {
 		add("auth.client_id", "required (the connected app's consumer key)")
 	}
+	if a.RefreshTokenFile != "" && a.Flow != FlowRefreshToken && a.Flow != "" {
+		add("auth.refresh_token_file", "only used by the refresh_token flow, flow is %q", a.Flow)
+	}
 	switch a.Flow {
 	case FlowJWT:
 		if a.Username == "" {
@@ -139,8 +147,9 @@ func (c *Config) Validate() []error {
 			add("auth.client_secret", "required for the client_credentials flow")
 		}
 	case FlowRefreshToken:
-		if a.RefreshToken == "" {
-			add("auth.refresh_token", "required for the refresh_token flow")
+		// With a token file the token may live only there (checked by New).
+		if a.RefreshToken == "" && a.RefreshTokenFile == "" {
+			add("auth.refresh_token", "required for the refresh_token flow (or auth.refresh_token_file holding one)")
 		}
 	case "":
 		add("auth.flow", "required: one of jwt, client_credentials, refresh_token")
@@ -198,8 +207,8 @@ func isLoopback(host string) bool {
 
 // String redacts secrets so a logged or printed config never shows them.
 func (a AuthConfig) String() string {
-	return fmt.Sprintf("{Flow:%s ClientID:%s ClientSecret:%s Username:%s PrivateKeyFile:%s RefreshToken:%s Scopes:%v Audience:%s}",
-		a.Flow, a.ClientID, redact(a.ClientSecret), a.Username, a.PrivateKeyFile, redact(a.RefreshToken), a.Scopes, a.Audience)
+	return fmt.Sprintf("{Flow:%s ClientID:%s ClientSecret:%s Username:%s PrivateKeyFile:%s RefreshToken:%s RefreshTokenFile:%s Scopes:%v Audience:%s}",
+		a.Flow, a.ClientID, redact(a.ClientSecret), a.Username, a.PrivateKeyFile, redact(a.RefreshToken), a.RefreshTokenFile, a.Scopes, a.Audience)
 }
 
 // LogValue redacts secrets in slog output.
@@ -211,6 +220,7 @@ func (a AuthConfig) LogValue() slog.Value {
 		slog.String("username", a.Username),
 		slog.String("private_key_file", a.PrivateKeyFile),
 		slog.String("refresh_token", redact(a.RefreshToken)),
+		slog.String("refresh_token_file", a.RefreshTokenFile),
 	)
 }
 
