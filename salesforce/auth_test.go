@@ -7,11 +7,13 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -273,5 +275,242 @@ func TestConcurrent401sShareOneRefresh(t *testing.T) {
 	}
 	if n := len(f.tokenRequests()); n != 2 {
 		t.Errorf("token requests = %d, want 2 (initial + one shared refresh)", n)
+	}
+}
+
+// refreshCfg is a refresh_token flow config against the fake org.
+func refreshCfg(f *fakeOrg, file string) Config {
+	cfg := f.config()
+	cfg.Auth = AuthConfig{Flow: FlowRefreshToken, ClientID: "3MVG9example", ClientSecret: "example-secret", RefreshToken: "5Aep861old", RefreshTokenFile: file}
+	return cfg
+}
+
+func TestRefreshTokenFileStoresRotation(t *testing.T) {
+	f := newFakeOrg(t)
+	f.token = f.goldenToken("token_refresh_rotated")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "sf.refresh")
+	var hooked []string
+	logger, logs := logBuffer()
+	c := f.clientWith(refreshCfg(f, file), WithLogger(logger), WithOnRefreshToken(func(s string) { hooked = append(hooked, s) }))
+	if err := c.Authenticate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("rotated token not stored: %v", err)
+	}
+	if strings.TrimSpace(string(b)) != "5Aep861new.rotated" {
+		t.Errorf("file holds %q, want the rotated token", b)
+	}
+	fi, _ := os.Stat(file)
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("file mode = %v, want 0600", fi.Mode().Perm())
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("temp files left behind: %d entries", len(ents))
+	}
+	if len(hooked) != 1 || hooked[0] != "5Aep861new.rotated" {
+		t.Errorf("WithOnRefreshToken calls = %v", hooked)
+	}
+
+	// A restart: the file wins over the (now revoked) configured token.
+	c2 := f.clientWith(refreshCfg(f, file))
+	if err := c2.Authenticate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	toks := f.tokenRequests()
+	if got := toks[len(toks)-1].Form.Get("refresh_token"); got != "5Aep861new.rotated" {
+		t.Errorf("restarted client sent refresh_token %q, want the stored one", got)
+	}
+	for _, secret := range []string{"5Aep861old", "5Aep861new.rotated", "example-secret"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("logs leak %q", secret)
+		}
+	}
+}
+
+func TestRefreshTokenFileOverwritesAtomically(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tok")
+	if err := os.WriteFile(file, []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeRefreshTokenFile(file, "new"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readRefreshTokenFile(file, slog.New(slog.DiscardHandler))
+	if err != nil || got != "new" {
+		t.Fatalf("read back %q, %v", got, err)
+	}
+	// The rename replaced the inode: the looser mode of the old file is gone.
+	if fi, _ := os.Stat(file); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode = %v, want 0600", fi.Mode().Perm())
+	}
+	if err := writeRefreshTokenFile(filepath.Join(dir, "missing", "tok"), "x"); err == nil {
+		t.Error("write into a missing directory succeeded")
+	}
+	if got, err := readRefreshTokenFile(filepath.Join(dir, "absent"), slog.New(slog.DiscardHandler)); err != nil || got != "" {
+		t.Errorf("absent file: %q, %v; want \"\", nil", got, err)
+	}
+}
+
+func TestRefreshTokenFileUnwritableKeepsSession(t *testing.T) {
+	f := newFakeOrg(t)
+	f.token = f.goldenToken("token_refresh_rotated")
+	f.replay("limits")
+	file := filepath.Join(t.TempDir(), "no-such-dir", "sf.refresh")
+	logger, logs := logBuffer()
+	var hooked []string
+	c := f.clientWith(refreshCfg(f, file), WithLogger(logger), WithOnRefreshToken(func(s string) { hooked = append(hooked, s) }))
+	if _, err := c.Limits(context.Background()); err != nil {
+		t.Fatalf("a failed token write must not fail the call: %v", err)
+	}
+	if !strings.Contains(logs.String(), "NOT persisted") {
+		t.Errorf("no error logged for the failed write; logs:\n%s", logs)
+	}
+	if strings.Contains(logs.String(), "5Aep861new.rotated") {
+		t.Error("logs leak the rotated token")
+	}
+	if len(hooked) != 1 {
+		t.Errorf("hook calls = %d, want 1 even when the file write fails", len(hooked))
+	}
+}
+
+func TestRefreshTokenFileConfig(t *testing.T) {
+	f := newFakeOrg(t)
+	dir := t.TempDir()
+	// Only the file: valid config, token taken from the file.
+	file := filepath.Join(dir, "sf.refresh")
+	if err := os.WriteFile(file, []byte("5Aep861fromfile\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := refreshCfg(f, file)
+	cfg.Auth.RefreshToken = ""
+	if errs := cfg.Validate(); len(errs) != 0 {
+		t.Fatalf("file-only config: %v", errs)
+	}
+	f.token = f.goldenToken("token_refresh_rotated")
+	if err := f.clientWith(cfg).Authenticate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.tokenRequests()[0].Form.Get("refresh_token"); got != "5Aep861fromfile" {
+		t.Errorf("sent %q, want the file's token", got)
+	}
+	// Neither a token nor an existing file: New refuses, naming the key.
+	cfg.Auth.RefreshTokenFile = filepath.Join(dir, "absent")
+	if _, err := New(context.Background(), cfg); err == nil || !strings.HasPrefix(err.Error(), "auth.refresh_token:") {
+		t.Errorf("missing token and file: err = %v", err)
+	}
+	cfg.Auth.RefreshTokenFile = ""
+	if errs := cfg.Validate(); len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), "auth.refresh_token:") {
+		t.Errorf("no token, no file: %v", errs)
+	}
+	// The file belongs to the refresh_token flow only.
+	cc := f.config()
+	cc.Auth.RefreshTokenFile = file
+	if errs := cc.Validate(); len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), "auth.refresh_token_file:") {
+		t.Errorf("file with client_credentials: %v", errs)
+	}
+	if s := cfg.Auth.String(); strings.Contains(s, "5Aep861") {
+		t.Errorf("String leaks a token: %s", s)
+	}
+}
+
+func TestTokenErrorsClassified(t *testing.T) {
+	f := newFakeOrg(t)
+	for _, tc := range []struct {
+		name  string
+		token http.HandlerFunc
+		doer  HTTPDoer
+		check func(t *testing.T, err error)
+	}{
+		{name: "connection reset", doer: errDoer{syscall.ECONNRESET}, check: func(t *testing.T, err error) {
+			var tr *TransportError
+			if !errors.As(err, &tr) || !errors.Is(err, syscall.ECONNRESET) || ErrorKind(err) != KindTransient {
+				t.Errorf("err = %v (%T), want a transient *TransportError wrapping ECONNRESET", err, err)
+			}
+		}},
+		{name: "error body as text/plain", token: func(w http.ResponseWriter, r *http.Request) {
+			// Not JSON by Content-Type, yet Salesforce's shape: still decoded.
+			w.Header().Set("Content-Type", "text/plain") // x/oauth2 parses this as a form
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":"invalid_client_id","error_description":"client identifier invalid"}`))
+		}, check: func(t *testing.T, err error) {
+			var te *TokenError
+			if !errors.As(err, &te) || te.StatusCode != 400 || te.ErrorCode != "invalid_client_id" || ErrorKind(err) != KindAuth {
+				t.Errorf("err = %v", err)
+			}
+		}},
+		{name: "server unavailable", token: func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`<html>maintenance</html>`))
+		}, check: func(t *testing.T, err error) {
+			var te *TokenError
+			if !errors.As(err, &te) || te.StatusCode != 503 || ErrorKind(err) != KindTransient || strings.Contains(err.Error(), "maintenance") {
+				t.Errorf("err = %v, want a transient TokenError without the body", err)
+			}
+		}},
+		{name: "not json", token: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`<xml/>`))
+		}, check: func(t *testing.T, err error) {
+			var te *TokenError
+			if !errors.As(err, &te) || te.ErrorCode != "invalid_response" {
+				t.Errorf("err = %v", err)
+			}
+		}},
+		{name: "no access token", token: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"instance_url":"` + f.srv.URL + `","token_type":"Bearer"}`))
+		}, check: func(t *testing.T, err error) {
+			var te *TokenError
+			if !errors.As(err, &te) || te.ErrorCode != "invalid_response" || !strings.Contains(te.Description, "access_token") {
+				t.Errorf("err = %v", err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var opts []Option
+			if tc.doer != nil {
+				opts = append(opts, WithHTTPClient(tc.doer))
+			}
+			if tc.token != nil {
+				f.token = tc.token
+			}
+			err := f.client(opts...).Authenticate(context.Background())
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if strings.Contains(err.Error(), "example-secret") {
+				t.Error("error leaks the client secret")
+			}
+			tc.check(t, err)
+		})
+	}
+}
+
+func TestTokenCallCanceled(t *testing.T) {
+	f := newFakeOrg(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := f.client().Authenticate(ctx)
+	if !errors.Is(err, context.Canceled) || ErrorKind(err) != KindTransient {
+		t.Errorf("err = %v, want a transient error wrapping context.Canceled", err)
+	}
+}
+
+func TestTokenRequestShape(t *testing.T) {
+	f := newFakeOrg(t)
+	c := f.client()
+	if err := c.Authenticate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := f.tokenRequests()[0]
+	if r.Method != http.MethodPost || r.Header.Get("Accept") != "application/json" || r.Header.Get("Authorization") != "" {
+		t.Errorf("token request: %s Accept=%q Authorization=%q; want POST, JSON, credentials in the form only", r.Method, r.Header.Get("Accept"), r.Header.Get("Authorization"))
+	}
+	if r.Form.Has("scope") {
+		t.Errorf("scope sent: %q (the connected app's policy decides)", r.Form.Get("scope"))
 	}
 }
