@@ -406,11 +406,16 @@ func TestRefreshTokenFileConfig(t *testing.T) {
 	if errs := cfg.Validate(); len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), "auth.refresh_token:") {
 		t.Errorf("no token, no file: %v", errs)
 	}
-	// The file belongs to the refresh_token flow only.
+	// Like the other per-flow keys (README's block lists them all), the
+	// file is ignored by the other flows: not read, not written.
 	cc := f.config()
-	cc.Auth.RefreshTokenFile = file
-	if errs := cc.Validate(); len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), "auth.refresh_token_file:") {
-		t.Errorf("file with client_credentials: %v", errs)
+	cc.Auth.RefreshTokenFile = filepath.Join(dir, "cc.refresh")
+	f.token = f.goldenToken("token_refresh_rotated") // carries a refresh_token
+	if err := f.clientWith(cc).Authenticate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(cc.Auth.RefreshTokenFile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("client_credentials flow wrote the refresh token file: %v", err)
 	}
 	if s := cfg.Auth.String(); strings.Contains(s, "5Aep861") {
 		t.Errorf("String leaks a token: %s", s)

@@ -126,9 +126,6 @@ func (c *Config) Validate() []error {
 	if a.ClientID == "" {
 		add("auth.client_id", "required (the connected app's consumer key)")
 	}
-	if a.RefreshTokenFile != "" && a.Flow != FlowRefreshToken && a.Flow != "" {
-		add("auth.refresh_token_file", "only used by the refresh_token flow, flow is %q", a.Flow)
-	}
 	switch a.Flow {
 	case FlowJWT:
 		if a.Username == "" {
