@@ -289,6 +289,9 @@ func pipelineConfig(job Job, mb ingest.MailboxConfig, lvl slog.Level, db string)
 	}
 	cfg.Knowledge.Sources.Salesforce.Enabled = true
 	cfg.Pipeline.MetricsAddr = "off"
+	// The review UI runs as in production, on a free port: a bench must not
+	// collide with a triage (or another bench) already on the default one.
+	cfg.Review.Addr = "127.0.0.1:0"
 	if n := job.Workers; n > 0 {
 		w := &cfg.Pipeline.Workers
 		w.Dedupe, w.Classify, w.Knowledge, w.Cases = n, n, n, n
