@@ -18,9 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/triage-dev/triage/cases"
-	"github.com/triage-dev/triage/classify"
-	"github.com/triage-dev/triage/dedupe"
 	"github.com/triage-dev/triage/ingest"
 	"github.com/triage-dev/triage/pipeline"
 	"github.com/triage-dev/triage/salesforce"
@@ -48,8 +45,7 @@ type Job struct {
 	// Workers, when positive, overrides the pipeline's workers per stage
 	// (an experiment: the default measures the defaults).
 	Workers int `json:"workers,omitempty"`
-	// Backfill runs the backfill measurement instead: the pipeline with the
-	// cases stage in dry-run, then cases.(*Stage).Backfill of every email.
+	// Backfill runs the pipeline's backfill mode instead of `triage run`.
 	Backfill bool `json:"backfill,omitempty"`
 }
 
@@ -315,14 +311,13 @@ func waitFor(ctx context.Context, cmds <-chan string, want string) error {
 	}
 }
 
-// backfillWorker: every email through dedupe, classify and knowledge with
-// the cases stage in dry-run ("prepared"), then one cases Backfill of all
-// of them against the org ("backfill").
+// backfillWorker runs the pipeline's backfill mode ((*pipeline.App).Backfill:
+// fetch, the earlier stages, then /composite/graph batches) over the whole
+// mailbox into a fresh org, as `triage` does after an outage.
 func backfillWorker(ctx context.Context, job Job, cmds <-chan string, send func(event), log *slog.Logger, lvl slog.Level) error {
 	mb := ingest.MailboxConfig{Name: "bench", Address: job.IMAPAddr, TLS: ingest.TLSNone, Username: job.Username, Password: job.Password}
 	mb.SetDefaults()
 	cfg := pipelineConfig(job, mb, lvl, "backfill.db")
-	cfg.Cases.DryRun = true
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -339,77 +334,22 @@ func backfillWorker(ctx context.Context, job Job, cmds <-chan string, send func(
 		return err
 	}
 	start := time.Now()
-	sum, err := app.RunOnce(ctx)
-	if err != nil {
-		return fmt.Errorf("bench worker: backfill preparation: %w", err)
-	}
-	send(event{Event: "prepared", N: sum.Counts.Total, Seconds: time.Since(start).Seconds()})
-	if err := waitFor(ctx, cmds, "go"); err != nil {
-		return err
-	}
-	start = time.Now()
-	items, err := backfillItems(ctx, app.Store)
-	if err != nil {
-		return err
-	}
-	live := cfg.Cases
-	live.DryRun = false
-	stage := cases.NewStage(live, app.Store, app.Salesforce, log.With("stage", "cases"), time.Now,
-		cases.WithDedupe(app.Dedupe), cases.WithRedactor(classify.NewRedactor(cfg.Classify.Redact)))
-	rep, err := stage.Backfill(ctx, items, nil)
+	sum, rep, err := app.Backfill(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("bench worker: backfill: %w", err)
 	}
 	for id, e := range rep.Errors {
-		log.Warn("backfill failed for a message", "msg", id, "err", e)
+		log.Warn("backfill batch could not write a message; the cases stage finished it", "msg", id, "err", e)
 	}
-	send(event{Event: "backfill", N: len(items), Seconds: time.Since(start).Seconds(), APICalls: rep.APICalls, Failed: rep.Failed})
+	states := map[string]int{}
+	for s, n := range sum.Counts.ByState {
+		if n > 0 {
+			states[string(s)] = n
+		}
+	}
+	send(event{Event: "backfill", N: sum.Fetched, Seconds: time.Since(start).Seconds(), APICalls: rep.APICalls, Failed: rep.Failed, States: states})
 	send(event{Event: "result", VmHWMKB: vmHWM()})
 	return nil
-}
-
-// backfillItems loads every message the dry run finished with the earlier
-// stages' results, as the cases stage would.
-func backfillItems(ctx context.Context, st *store.Store) ([]cases.BackfillItem, error) {
-	rows, err := st.DB().QueryContext(ctx, `SELECT id FROM messages WHERE state = 'done' ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	items := make([]cases.BackfillItem, 0, len(ids))
-	for _, id := range ids {
-		m, err := st.Message(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		var it cases.BackfillItem
-		it.Message = m
-		it.Input.Parsed = new(ingest.Parsed)
-		if err := json.Unmarshal(m.Parsed, it.Input.Parsed); err != nil {
-			return nil, fmt.Errorf("message %d: parsed form: %w", id, err)
-		}
-		for stage, v := range map[string]any{dedupe.StageName: &it.Input.Dedupe, "classify": &it.Input.Classify, "knowledge": &it.Input.Knowledge} {
-			if ok, err := st.StageData(ctx, id, stage, v); err != nil || !ok {
-				return nil, fmt.Errorf("message %d: no %s result (%v)", id, stage, err)
-			}
-		}
-		// Backfill needs no raw bytes; they would only hold memory.
-		it.Message.Parsed = nil
-		items = append(items, it)
-	}
-	return items, nil
 }
 
 // timeIngest runs one SyncOnce of the mailbox into a fresh store.
