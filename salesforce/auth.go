@@ -108,13 +108,14 @@ func newAuthenticator(cfg Config, doer HTTPDoer, now func() time.Time, onRotate 
 
 // assertion builds the RS256-signed JWT for the JWT bearer flow.
 //
-// golang.org/x/oauth2/jwt is not used for this: its claims would do for
-// Salesforce (extra iat and prn claims are ignored there), but it stamps
-// exp/iat with time.Now (the injected clock cannot reach it), caps nothing
-// at Salesforce's 3 minutes by itself, re-parses the key on every call and
-// flattens transport errors into strings (%v), which would lose the
-// TransportError/context classification. So the assertion is signed here
-// with golang-jwt and only the token exchange goes through x/oauth2.
+// golang.org/x/oauth2/jwt is not used for this. Its claims would do for
+// Salesforce (Email→iss, Subject→sub, Audience→aud as a string, Expires→exp;
+// the extra iat and legacy prn claims are accepted, prn being Salesforce's
+// own older name for sub), but it stamps exp/iat with time.Now, out of
+// reach of the injected clock, and formats transport and decode errors with
+// %v, which loses the *url.Error/context error a caller classifies on. So
+// the assertion is signed here with golang-jwt (exactly iss, sub, aud, exp)
+// and only the token exchange goes through x/oauth2.
 func (a *authenticator) assertion() (string, error) {
 	claims := jwt.MapClaims{
 		"iss": a.cfg.ClientID,
