@@ -110,12 +110,13 @@ func newAuthenticator(cfg Config, doer HTTPDoer, now func() time.Time, onRotate 
 //
 // golang.org/x/oauth2/jwt is not used for this. Its claims would do for
 // Salesforce (Email→iss, Subject→sub, Audience→aud as a string, Expires→exp;
-// the extra iat and legacy prn claims are accepted, prn being Salesforce's
-// own older name for sub), but it stamps exp/iat with time.Now, out of
-// reach of the injected clock, and formats transport and decode errors with
-// %v, which loses the *url.Error/context error a caller classifies on. So
-// the assertion is signed here with golang-jwt (exactly iss, sub, aud, exp)
-// and only the token exchange goes through x/oauth2.
+// Salesforce checks those four and clients that also send iat and prn, the
+// JWT bearer draft's old name for sub, authenticate), but it stamps exp/iat
+// with time.Now, out of reach of the injected clock, and formats transport
+// and decode errors with %v, which loses the *url.Error/context error a
+// caller classifies on. So the assertion is signed here with golang-jwt
+// (exactly iss, sub, aud, exp) and only the token exchange goes through
+// x/oauth2.
 func (a *authenticator) assertion() (string, error) {
 	claims := jwt.MapClaims{
 		"iss": a.cfg.ClientID,
