@@ -28,8 +28,12 @@ func TestSalesforceFaults(t *testing.T) {
 	e := newE2E(t, imaptest.StartMemServer(t))
 	// The production schedule (200ms → 1s → 5s → 30s → 5m) outlasts a
 	// 2-minute outage; this one, scaled down, outlasts the 3-second one.
-	e.cfg.Pipeline.RetrySchedule = []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond,
-		500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second, 4 * time.Second}
+	// An attempt that misses the prefetch cache makes several calls, each
+	// failing 20% of the time, so it takes more steps than production's five.
+	e.cfg.Pipeline.RetrySchedule = []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond}
+	for range 16 {
+		e.cfg.Pipeline.RetrySchedule = append(e.cfg.Pipeline.RetrySchedule, time.Second)
+	}
 	e.cfg.Salesforce.Timeout = 2 * time.Second
 	app := e.app(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
