@@ -64,6 +64,14 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
+func (b *logBuffer) tail() string {
+	s := b.String()
+	if len(s) > 3000 {
+		s = s[len(s)-3000:]
+	}
+	return s
+}
+
 func (b *logBuffer) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }

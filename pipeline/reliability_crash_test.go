@@ -30,6 +30,7 @@ import (
 // exactly one Case, every email exactly one EmailMessage, no Contact is
 // duplicated, nothing delivered is missing.
 func TestReliabilityCrash(t *testing.T) {
+	t.Parallel() // the suite waits on timers and child processes more than on CPU
 	kills := pick(100, 15)
 	imap := imaptest.StartMemServer(t)
 	imap.CreateFolder(t, "Billing")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/triage-dev/triage/ingest/imaptest"
+	"github.com/triage-dev/triage/pipeline"
 	"github.com/triage-dev/triage/store"
 )
 
@@ -35,6 +36,7 @@ func recordedCount(st *store.Store) int {
 // knows); more mail arrives after the restart and is picked up by IDLE.
 // Nothing is lost, nothing duplicated, in the store or in Salesforce.
 func TestReliabilityIMAPDovecotRestart(t *testing.T) {
+	t.Parallel()                        // the suite waits on timers and child processes more than on CPU
 	dir, err := os.MkdirTemp("", "dvr") // short: Dovecot's socket paths are limited
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +60,12 @@ func TestReliabilityIMAPDovecotRestart(t *testing.T) {
 	e.cfg.Mailboxes[0].After = "flag"
 	e.cfg.Mailboxes[0].BatchSize = 20
 	e.cfg.Pipeline.Lease = 5 * time.Second
-	app := e.app(t)
+	var logs logBuffer
+	app, err := pipeline.New(context.Background(), e.cfg, logs.logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
 	start := time.Now()
 	runApp(t, app)
 
@@ -84,7 +91,10 @@ func TestReliabilityIMAPDovecotRestart(t *testing.T) {
 		// Mail that arrives after the restart comes in through IDLE.
 		deliverCorpus(t, srv, "INBOX", 20, 1000+uint64(i), delivered)
 	}
-	waitFor(t, 3*time.Minute, "every delivered message to be recorded and final", settled(app.Store, delivered))
+	waitFor(t, 3*time.Minute, "every delivered message to be recorded and final", func() (bool, string) {
+		ok, state := settled(app.Store, delivered)()
+		return ok, state + "; log tail:\n" + logs.tail()
+	})
 	t.Logf("%d messages through %d Dovecot restarts in %s", len(delivered), restarts, time.Since(start).Round(time.Millisecond))
 	checkStore(t, app.Store, delivered, false)
 	checkExactlyOnce(t, app.Store, e.sim, emailsBefore)
@@ -94,11 +104,12 @@ func TestReliabilityIMAPDovecotRestart(t *testing.T) {
 // cuts most connections after a random number of bytes (mid-literal, mid-IDLE)
 // and now and then cuts every connection at once, while mail keeps arriving.
 func TestReliabilityIMAPCutConnections(t *testing.T) {
+	t.Parallel() // the suite waits on timers and child processes more than on CPU
 	srv := imaptest.StartMemServer(t)
 	e := newE2E(t, srv)
 	emailsBefore := len(e.sim.Records("EmailMessage"))
 	delivered := demoDelivered(e.mail)
-	deliverCorpus(t, srv, "INBOX", pick(1000, 150), 92, delivered)
+	deliverCorpus(t, srv, "INBOX", pick(1000, 80), 92, delivered)
 	px := startProxy(t, srv.Addr)
 	px.SetCutting(true)
 	e.cfg.Mailboxes[0].Address = px.Addr()
@@ -107,7 +118,7 @@ func TestReliabilityIMAPCutConnections(t *testing.T) {
 	app := e.app(t)
 	start := time.Now()
 	runApp(t, app)
-	rounds := pick(30, 6)
+	rounds := pick(30, 4)
 	for i := range rounds {
 		time.Sleep(300 * time.Millisecond)
 		px.CutAll()
@@ -120,7 +131,7 @@ func TestReliabilityIMAPCutConnections(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
-		time.Sleep(10 * time.Second)
+		time.Sleep(pick(20*time.Second, 5*time.Second))
 		if ctx.Err() == nil {
 			px.SetCutting(false)
 		}
@@ -143,7 +154,12 @@ func TestReliabilityIMAPCutConnections(t *testing.T) {
 // that it is gone, so the syncer notices the new folder at its next IDLE
 // refresh (idle_refresh, 25 minutes by default): the test shortens it.
 func TestReliabilityIMAPUIDValidityReset(t *testing.T) {
-	for _, start := range []func(testing.TB, ...imaptest.Option) *imaptest.Server{imaptest.StartMemServer, imaptest.StartDovecot} {
+	t.Parallel() // the suite waits on timers and child processes more than on CPU
+	servers := []func(testing.TB, ...imaptest.Option) *imaptest.Server{imaptest.StartMemServer}
+	if soak() {
+		servers = append(servers, imaptest.StartDovecot)
+	}
+	for _, start := range servers {
 		srv := start(t)
 		t.Run(srv.Kind, func(t *testing.T) {
 			e := newE2E(t, srv)
@@ -160,7 +176,7 @@ func TestReliabilityIMAPUIDValidityReset(t *testing.T) {
 				}
 			}
 			before := srv.UIDValidity(t, "Billing")
-			for round := range pick(5, 2) {
+			for round := range pick(5, 1) {
 				srv.ResetFolder(t, "Billing")
 				if after := srv.UIDValidity(t, "Billing"); after == before {
 					t.Fatalf("UIDVALIDITY did not change (%d)", after)

@@ -32,6 +32,7 @@ import (
 // record), and once the lock is released everything completes: nothing lost,
 // nothing dead.
 func TestReliabilityDatabaseLocked(t *testing.T) {
+	t.Parallel() // the suite waits on timers and child processes more than on CPU
 	srv := imaptest.StartMemServer(t)
 	e := newE2E(t, srv)
 	delivered := demoDelivered(e.mail)
@@ -207,6 +208,7 @@ func TestReliabilityDiskFullChild(t *testing.T) {
 // acknowledged that was not recorded, nothing is dead; once space is back
 // everything completes, exactly once.
 func TestReliabilityDiskFull(t *testing.T) {
+	t.Parallel() // the suite waits on timers and child processes more than on CPU
 	for _, mode := range []string{"pages", "fsize"} {
 		t.Run(mode, func(t *testing.T) { testDiskFull(t, mode) })
 	}
@@ -216,7 +218,7 @@ func testDiskFull(t *testing.T, mode string) {
 	srv := imaptest.StartMemServer(t)
 	e := newE2E(t, srv)
 	delivered := demoDelivered(e.mail)
-	deliverCorpus(t, srv, "INBOX", pick(600, 120), 77, delivered)
+	deliverCorpus(t, srv, "INBOX", pick(600, 80), 77, delivered)
 	emailsBefore := len(e.sim.Records("EmailMessage"))
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "triage.db")
@@ -273,7 +275,7 @@ salesforce:
 		return strings.Contains(out.String(), symptom), ""
 	})
 	// Stay full for a while: the pipeline must pause, not drop or kill mail.
-	time.Sleep(pick(20*time.Second, 2*time.Second))
+	time.Sleep(pick(20*time.Second, time.Second))
 	db, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
