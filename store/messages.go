@@ -127,7 +127,33 @@ func (s *Store) RecordMessages(ctx context.Context, ms []NewMessage) ([]RecordRe
 // SQLite compiling each statement again for every message cost about as much
 // as executing it.
 type recordStmts struct {
-	findLocation, insertBlob, insertMessage, findMessage, insertLocation, insertEvent, advance *sql.Stmt
+	findLocation, insertBlob, insertChunk, insertMessage, findMessage, insertLocation, insertEvent, advance *sql.Stmt
+}
+
+// blobChunk is the size of the rows a large raw message is cut into.
+const blobChunk = 1 << 20
+
+// writeBlob stores raw under its hash unless it is stored already: inline
+// when small, else as blobChunk-sized rows of blob_chunks.
+func (rs *recordStmts) writeBlob(ctx context.Context, sha256 string, raw []byte) error {
+	if len(raw) <= blobChunk {
+		_, err := rs.insertBlob.ExecContext(ctx, sha256, len(raw), raw, 0)
+		return err
+	}
+	n := (len(raw) + blobChunk - 1) / blobChunk
+	r, err := rs.insertBlob.ExecContext(ctx, sha256, len(raw), []byte{}, n)
+	if err != nil {
+		return err
+	}
+	if added, _ := r.RowsAffected(); added == 0 {
+		return nil // same content recorded before
+	}
+	for i := range n {
+		if _, err := rs.insertChunk.ExecContext(ctx, sha256, i, raw[i*blobChunk:min(len(raw), (i+1)*blobChunk)]); err != nil {
+			return fmt.Errorf("chunk %d: %w", i, err)
+		}
+	}
+	return nil
 }
 
 func prepareRecord(ctx context.Context, tx *sql.Tx) (*recordStmts, error) {
@@ -138,8 +164,9 @@ func prepareRecord(ctx context.Context, tx *sql.Tx) (*recordStmts, error) {
 	}{
 		{&rs.findLocation, `SELECT message_id FROM message_locations
 			WHERE mailbox=? AND folder=? AND uidvalidity=? AND uid=?`},
-		{&rs.insertBlob, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?)
+		{&rs.insertBlob, `INSERT INTO blobs (sha256, size, data, chunks) VALUES (?, ?, ?, ?)
 			ON CONFLICT (sha256) DO NOTHING`},
+		{&rs.insertChunk, `INSERT INTO blob_chunks (sha256, seq, data) VALUES (?, ?, ?)`},
 		{&rs.insertMessage, `INSERT INTO messages (sha256, message_id, mailbox, folder, uidvalidity, uid,
 			size, header_only, subject, from_addr, sent_at, parsed, state, reason, last_error, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -161,7 +188,7 @@ func prepareRecord(ctx context.Context, tx *sql.Tx) (*recordStmts, error) {
 }
 
 func (rs *recordStmts) close() {
-	for _, st := range []*sql.Stmt{rs.findLocation, rs.insertBlob, rs.insertMessage, rs.findMessage, rs.insertLocation, rs.insertEvent, rs.advance} {
+	for _, st := range []*sql.Stmt{rs.findLocation, rs.insertBlob, rs.insertChunk, rs.insertMessage, rs.findMessage, rs.insertLocation, rs.insertEvent, rs.advance} {
 		if st != nil {
 			st.Close()
 		}
@@ -185,7 +212,7 @@ func (s *Store) recordTx(ctx context.Context, rs *recordStmts, m NewMessage) (Re
 	case !errors.Is(err, sql.ErrNoRows):
 		return res, fmt.Errorf("look up location: %w", err)
 	}
-	if _, err := rs.insertBlob.ExecContext(ctx, m.SHA256, len(m.Raw), m.Raw); err != nil {
+	if err := rs.writeBlob(ctx, m.SHA256, m.Raw); err != nil {
 		return res, fmt.Errorf("insert blob: %w", err)
 	}
 	var sent any
@@ -376,14 +403,42 @@ func (s *Store) Message(ctx context.Context, id int64) (Message, error) {
 // Raw returns the kept bytes of a message (the header only when HeaderOnly).
 func (s *Store) Raw(ctx context.Context, sha256 string) ([]byte, error) {
 	var b []byte
-	err := s.reader.QueryRowContext(ctx, `SELECT data FROM blobs WHERE sha256=?`, sha256).Scan(&b)
+	var size int64
+	var chunks int
+	err := s.reader.QueryRowContext(ctx, `SELECT data, size, chunks FROM blobs WHERE sha256=?`, sha256).Scan(&b, &size, &chunks)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: blob %s: %w", sha256, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: blob %s: %w", sha256, classify(err))
 	}
-	return b, nil
+	if chunks == 0 {
+		return b, nil
+	}
+	// The chunks committed with the blobs row and are never deleted, so they
+	// are all there once the row is visible.
+	rows, err := s.reader.QueryContext(ctx, `SELECT data FROM blob_chunks WHERE sha256=? ORDER BY seq`, sha256)
+	if err != nil {
+		return nil, fmt.Errorf("store: blob %s: %w", sha256, classify(err))
+	}
+	defer rows.Close()
+	out := make([]byte, 0, size)
+	n := 0
+	for rows.Next() {
+		var c sql.RawBytes
+		if err := rows.Scan(&c); err != nil {
+			return nil, fmt.Errorf("store: blob %s: %w", sha256, classify(err))
+		}
+		out = append(out, c...)
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: blob %s: %w", sha256, classify(err))
+	}
+	if n != chunks || int64(len(out)) != size {
+		return nil, fmt.Errorf("store: blob %s: %d of %d chunks, %d of %d bytes", sha256, n, chunks, len(out), size)
+	}
+	return out, nil
 }
 
 // Claim leases up to limit messages in state whose next attempt is due, oldest
