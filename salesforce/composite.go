@@ -306,8 +306,12 @@ func (e *CompositeError) root() *APIError {
 
 func (e *CompositeError) Error() string {
 	parts := make([]string, 0, len(e.Failures))
+	// Echoes (PROCESSING_HALTED…) are left out when a root cause is listed;
+	// when every failure is one (e.g. a reference to a record a query did not
+	// find), they are the only explanation there is.
+	root := !isEchoCode(e.root().Code())
 	for _, f := range e.Failures {
-		if isEchoCode(f.Code()) && len(e.Failures) > 1 {
+		if isEchoCode(f.Code()) && root {
 			continue
 		}
 		parts = append(parts, fmt.Sprintf("%s: %d %s: %s", f.Path, f.StatusCode, f.Code(), firstMessage(f)))
