@@ -88,8 +88,10 @@ func (s *Store) Counts(ctx context.Context) (Counts, error) {
 // them is due (zero when none is waiting on a retry).
 func (s *Store) Pending(ctx context.Context) (n int, nextDue time.Time, err error) {
 	var next int64
+	// IN over the working states, not NOT IN over the final ones: it uses the
+	// (state, next_attempt_at) index instead of scanning every message.
 	err = s.reader.QueryRowContext(ctx, `SELECT count(*), coalesce(min(next_attempt_at), 0) FROM messages
-		WHERE state NOT IN ('done','skipped','dead')`).Scan(&n, &next)
+		WHERE state IN ('received','deduped','classified','enriched')`).Scan(&n, &next)
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("store: pending: %w", classify(err))
 	}
