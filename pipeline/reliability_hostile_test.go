@@ -134,7 +134,8 @@ func rss() int64 {
 // pipeline against the emulated org. No panic (a worker's panic would end
 // the test binary), memory bounded, every message final with a clear reason.
 func TestReliabilityHostileInput(t *testing.T) {
-	t.Parallel() // the suite waits on timers and child processes more than on CPU
+	// Not parallel: RSS is the whole test process's, so other tests running
+	// alongside would blur the bound.
 	// Dovecot when installed: it keeps every message byte for byte (go-imap's
 	// in-memory server hands back an empty body for some malformed ones) and
 	// runs in its own process, so the RSS measured here is triage's.
