@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/triage-dev/triage/store"
@@ -122,7 +123,17 @@ type Stage struct {
 	// Linger waits this long after a wake-up before claiming, so messages
 	// arriving one by one are batched (a little latency for fewer API calls).
 	Linger time.Duration
+
+	// failStreak counts transient failures in a row across all of the
+	// stage's messages; a success resets it. A long streak means the
+	// dependency is down, not that these messages are bad.
+	failStreak atomic.Int64
 }
+
+// outageStreak is how many transient failures in a row, across messages, make
+// a stage treat its dependency as down: retries then wait without spending the
+// messages' attempts, so an outage longer than the retry schedule kills nothing.
+const outageStreak = 8
 
 // Reasoned errors carry the reason code a dead message is filed under.
 type reasoned interface{ Reason() string }
@@ -286,6 +297,7 @@ func (r *Runner) process(ctx context.Context, s *Stage, m store.Message) {
 		r.m.duration.WithLabelValues(s.Name).Observe(time.Since(start).Seconds())
 	}
 	if err == nil {
+		s.failStreak.Store(0)
 		t := store.Transition{ID: m.ID, From: s.From, To: s.To, Stage: s.Name, Detail: out.Detail}
 		if s.Run == nil {
 			t.Kind = "passed"
@@ -332,8 +344,13 @@ func (r *Runner) onStoreError(ctx context.Context, log *slog.Logger, m store.Mes
 		log.Info("message moved by someone else; dropping this result", "err", err)
 		return
 	}
-	// The lease brings the message back; nothing is lost.
-	log.Error("could not record result; message will be retried after its lease", "err", err)
+	// Hand the message back at once; if even that fails (the database is
+	// still locked or full), its lease brings it back. Nothing is lost.
+	if rerr := r.st.Release(context.WithoutCancel(ctx), m.ID); rerr != nil {
+		log.Error("could not record result; message will be retried after its lease", "err", err)
+		return
+	}
+	log.Error("could not record result; message will be retried", "err", err)
 }
 
 // fail files an error: permanent → dead now; rate-limited → wait without
@@ -346,13 +363,28 @@ func (r *Runner) fail(ctx context.Context, log *slog.Logger, s *Stage, m store.M
 	if errors.As(err, &rs) && rs.Reason() != "" {
 		reason = rs.Reason()
 	}
+	var storeErr *store.Error
+	pause := errors.As(err, &storeErr) && storeErr.Temporary() // our own database is locked or full
+	streak := s.failStreak.Add(1)
 	switch {
 	case errors.As(err, &perm) && perm.Permanent():
+		s.failStreak.Add(-1) // a bad message says nothing about the dependency
 		r.dead(ctx, log, s, m, reason, err)
 	case errors.As(err, &ra) && ra.RetryAfter() > 0:
 		next := r.now().Add(ra.RetryAfter())
 		r.m.processed.WithLabelValues(s.Name, "rate_limited").Inc()
 		log.Warn("rate limited; waiting", "until", next, "err", err)
+		if err := r.st.Retry(ctx, m.ID, s.From, s.Name, err, next, false); err != nil {
+			r.onStoreError(ctx, log, m, err)
+		}
+	case pause || streak >= outageStreak:
+		// An outage (of Salesforce, the LLM, or our disk): wait on the
+		// schedule's longest step at most, without spending an attempt.
+		d := r.cfg.RetrySchedule[min(m.Attempts, len(r.cfg.RetrySchedule)-1)]
+		d += time.Duration((r.rand() - 0.5) * 0.4 * float64(d))
+		next := r.now().Add(d)
+		r.m.processed.WithLabelValues(s.Name, "outage").Inc()
+		log.Warn("dependency looks down; waiting without spending an attempt", "failures_in_a_row", streak, "next", next, "err", err)
 		if err := r.st.Retry(ctx, m.ID, s.From, s.Name, err, next, false); err != nil {
 			r.onStoreError(ctx, log, m, err)
 		}

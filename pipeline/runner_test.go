@@ -142,3 +142,37 @@ func TestRunnerOutcomes(t *testing.T) {
 		t.Fatalf("replayed into %s", m.State)
 	}
 }
+
+// TestRunnerOutageSpendsNoAttempts: when every message fails transiently for
+// longer than the retry schedule (the dependency is down), nothing goes dead;
+// everything completes once it is back.
+func TestRunnerOutageSpendsNoAttempts(t *testing.T) {
+	st := openTestStore(t)
+	ids := record(t, st, 12)
+	var down atomic.Bool
+	down.Store(true)
+	var failures atomic.Int32
+	stage := func(ctx context.Context, m store.Message) (Outcome, error) {
+		if down.Load() {
+			if failures.Add(1) >= 80 { // far more failures than the schedule allows per message
+				down.Store(false)
+			}
+			return Outcome{}, errors.New("503 SERVER_UNAVAILABLE")
+		}
+		return Outcome{}, nil
+	}
+	cfg := RunConfig{RetrySchedule: []time.Duration{time.Millisecond, 2 * time.Millisecond}}
+	r := NewRunner(st, cfg, slog.New(slog.DiscardHandler),
+		&Stage{Name: "sf", From: store.StateReceived, To: store.StateDone, Workers: 3, Run: stage})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	app := &App{Store: st, Runner: r, Log: slog.New(slog.DiscardHandler)}
+	if err := app.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if m, _ := st.Message(ctx, id); m.State != store.StateDone {
+			t.Errorf("message %d ended %s (%s) after an outage", id, m.State, m.Reason)
+		}
+	}
+}

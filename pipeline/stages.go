@@ -234,7 +234,7 @@ func casesPrepare(st *store.Store, c *cases.Stage) func(ctx context.Context, bat
 		if len(items) < 2 {
 			return nil
 		}
-		_, err := c.Backfill(ctx, items, nil)
+		_, err := c.Backfill(salesforce.WithCritical(ctx), items, nil)
 		return err
 	}
 }
@@ -245,7 +245,10 @@ func casesStage(st *store.Store, c *cases.Stage) StageFunc {
 		if err != nil {
 			return Outcome{}, err
 		}
-		r, err := c.Process(ctx, m, in)
+		// Writing the email's case is the app's job: critical for the API
+		// governor, which only refuses it near the hard cap (lookups, syncs
+		// and polls stop earlier).
+		r, err := c.Process(salesforce.WithCritical(ctx), m, in)
 		if err != nil {
 			return Outcome{}, err
 		}

@@ -163,8 +163,9 @@ func (e *Error) Error() string   { return e.Err.Error() }
 func (e *Error) Unwrap() error   { return e.Err }
 func (e *Error) Temporary() bool { return e.temporary }
 
-// classify marks lock and disk-full errors as temporary: the pipeline pauses on
-// them rather than declaring a message dead.
+// classify marks lock, disk-full and I/O errors as temporary: the pipeline
+// pauses on them rather than declaring a message dead. It goes by SQLite's
+// result code (the primary code is the low byte of an extended one).
 func classify(err error) error {
 	if err == nil {
 		return nil
@@ -173,14 +174,30 @@ func classify(err error) error {
 	if errors.As(err, &se) {
 		return err
 	}
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		switch coded.Code() & 0xff {
+		case sqliteBusy, sqliteLocked, sqliteFull, sqliteIOErr:
+			return &Error{Err: err, temporary: true}
+		}
+		return err
+	}
 	msg := err.Error()
-	for _, s := range []string{"SQLITE_BUSY", "database is locked", "SQLITE_FULL", "database or disk is full", "SQLITE_IOERR", "SQLITE_LOCKED"} {
+	for _, s := range []string{"database is locked", "database or disk is full", "disk I/O error"} {
 		if strings.Contains(msg, s) {
 			return &Error{Err: err, temporary: true}
 		}
 	}
 	return err
 }
+
+// SQLite primary result codes that mean "try again later".
+const (
+	sqliteBusy   = 5
+	sqliteLocked = 6
+	sqliteIOErr  = 10
+	sqliteFull   = 13
+)
 
 // migrate applies embedded migrations in file-name order, each in its own
 // transaction, recording the version so each runs once.
