@@ -511,6 +511,11 @@ func (s *Store) Events(ctx context.Context, messageID int64) ([]Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: events: %w", classify(err))
 	}
+	return scanEvents(rows)
+}
+
+// scanEvents reads rows of (id, message_id, at, stage, kind, detail) and closes them.
+func scanEvents(rows *sql.Rows) ([]Event, error) {
 	defer rows.Close()
 	var out []Event
 	for rows.Next() {

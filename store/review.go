@@ -629,18 +629,7 @@ func (s *Store) AllEvents(ctx context.Context, f EventFilter) ([]Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: events: %w", classify(err))
 	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		var e Event
-		var at int64
-		if err := rows.Scan(&e.ID, &e.MessageID, &at, &e.Stage, &e.Kind, &e.Detail); err != nil {
-			return nil, err
-		}
-		e.At = time.UnixMilli(at).UTC()
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return scanEvents(rows)
 }
 
 // RejectedArticleCount is how often managers rejected one suggested article.
