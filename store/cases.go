@@ -103,12 +103,7 @@ func (s *Store) CasesPutLedger(ctx context.Context, tx *sql.Tx, w CasesWrite) er
 			w.EmailMessageID, w.ContactID, w.TaskID, plan, w.Sends, now, now)
 		return err
 	}
-	var err error
-	if tx != nil {
-		err = put(tx)
-	} else {
-		err = s.Write(ctx, put)
-	}
+	err := s.writeIn(ctx, tx, put)
 	if err != nil {
 		return fmt.Errorf("store: put cases ledger: %w", classify(err))
 	}
@@ -182,12 +177,7 @@ func (s *Store) CasesAppendAudit(ctx context.Context, tx *sql.Tx, entries ...Cas
 			ON CONFLICT (name) DO UPDATE SET value=excluded.value`, fmt.Sprintf("%d:%s", seq, prev))
 		return err
 	}
-	var err error
-	if tx != nil {
-		err = app(tx)
-	} else {
-		err = s.Write(ctx, app)
-	}
+	err := s.writeIn(ctx, tx, app)
 	if err != nil {
 		return fmt.Errorf("store: append audit: %w", classify(err))
 	}
@@ -322,12 +312,7 @@ func (s *Store) CasesTouch(ctx context.Context, tx *sql.Tx, c CasesTouched) erro
 			c.CaseID, c.ThreadKey, c.Status, c.IsClosed, c.OwnerID, ms, c.Source, now)
 		return err
 	}
-	var err error
-	if tx != nil {
-		err = put(tx)
-	} else {
-		err = s.Write(ctx, put)
-	}
+	err := s.writeIn(ctx, tx, put)
 	if err != nil {
 		return fmt.Errorf("store: touch case: %w", classify(err))
 	}
@@ -376,10 +361,7 @@ func (s *Store) CasesSetSyncValue(ctx context.Context, tx *sql.Tx, name, value s
 			ON CONFLICT (name) DO UPDATE SET value=excluded.value`, name, value)
 		return err
 	}
-	if tx != nil {
-		return put(tx)
-	}
-	return s.Write(ctx, put)
+	return s.writeIn(ctx, tx, put)
 }
 
 // CasesCaseByThread returns the case a committed write of the thread went to

@@ -153,6 +153,15 @@ func (s *Store) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
+// writeIn runs fn in tx when the caller already has one open (so its rows
+// commit with the caller's), else in a write transaction of its own.
+func (s *Store) writeIn(ctx context.Context, tx *sql.Tx, fn func(*sql.Tx) error) error {
+	if tx != nil {
+		return fn(tx)
+	}
+	return s.Write(ctx, fn)
+}
+
 // Error is a database error with its retry class.
 type Error struct {
 	Err       error
