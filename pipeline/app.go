@@ -182,12 +182,12 @@ func (a *App) examples() examples {
 	if a.Cfg.LLM == nil {
 		return nil
 	}
-	return func(ctx context.Context) ([]classify.Example, error) {
-		cs, err := a.Store.Corrections(ctx, 50)
+	return func(ctx context.Context, subject, body string) ([]classify.Example, error) {
+		cs, err := a.Store.Corrections(ctx, 500)
 		if err != nil {
 			return nil, err
 		}
-		return classify.ExamplesFromCorrections(a.Cfg.Classify, cs), nil
+		return classify.SimilarExamples(a.Cfg.Classify, cs, subject, body), nil
 	}
 }
 

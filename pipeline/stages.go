@@ -126,9 +126,10 @@ func threadContext(ctx context.Context, st *store.Store, m store.Message, thread
 	return out, nil
 }
 
-// examples are the managers' newest corrections as few-shot examples (only the
-// LLM uses them; the offline model learns them by retraining).
-type examples func(ctx context.Context) ([]classify.Example, error)
+// examples are the managers' corrections most similar to the email, as
+// few-shot examples (only the LLM uses them; the offline model learns them by
+// retraining).
+type examples func(ctx context.Context, subject, body string) ([]classify.Example, error)
 
 func classifyStage(st *store.Store, c classify.Classifier, ex examples) StageFunc {
 	return func(ctx context.Context, m store.Message) (Outcome, error) {
@@ -147,7 +148,7 @@ func classifyStage(st *store.Store, c classify.Classifier, ex examples) StageFun
 			}
 		}
 		if ex != nil {
-			if in.Examples, err = ex(ctx); err != nil {
+			if in.Examples, err = ex(ctx, p.Subject, p.Text); err != nil {
 				return Outcome{}, err
 			}
 		}
