@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -380,6 +381,7 @@ func (l *LLM) messages(in Input, p prepared) []openai.ChatCompletionMessage {
 			}
 			fmt.Fprintf(&ctxb, " Recent case subjects: %s.", strings.Join(subs, ", "))
 		}
+		writeRecords(&ctxb, c.Records, l.red)
 		ctxb.WriteString("\n")
 	}
 	thread := ""
@@ -605,4 +607,31 @@ func truncateBytes(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// writeRecords adds related CRM records to the context line: a few records,
+// sorted fields, short redacted values, so the context can't crowd out the email.
+func writeRecords(b *strings.Builder, recs []ContextRecord, red *Redactor) {
+	for i, r := range recs {
+		if i == 5 {
+			break
+		}
+		names := make([]string, 0, len(r.Fields))
+		for k := range r.Fields {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		parts := make([]string, 0, min(len(names), 10))
+		for j, k := range names {
+			if j == 10 {
+				break
+			}
+			v := red.String(r.Fields[k])
+			if len(v) > 100 {
+				v = v[:100]
+			}
+			parts = append(parts, fmt.Sprintf("%s=%q", k, v))
+		}
+		fmt.Fprintf(b, " Related %s: %s.", r.Object, strings.Join(parts, ", "))
+	}
 }

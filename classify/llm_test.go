@@ -491,7 +491,8 @@ func TestLLMFewShotContextAndConcurrency(t *testing.T) {
 	l, _ := newTestLLM(t, f, func(c *LLMConfig) { c.MaxConcurrency = 2 })
 	in := refundEmail
 	in.Examples = []Example{{Subject: "Money", Body: "I want my money back", Category: "REFUND"}, {Subject: "bad", Body: "x", Category: "NOT_A_CATEGORY"}}
-	in.Context = &AccountContext{AccountName: "Contoso", Tier: "Gold", OpenCases: 2, RecentSubjects: []string{"Broken kettle"}}
+	in.Context = &AccountContext{AccountName: "Contoso", Tier: "Gold", OpenCases: 2, RecentSubjects: []string{"Broken kettle"},
+		Records: []ContextRecord{{Object: "Subscription__c", Fields: map[string]string{"Plan__c": "Gold", "Renewal__c": "2027-01-01"}}}}
 	var wg sync.WaitGroup
 	for range 6 {
 		wg.Go(func() {
@@ -515,6 +516,9 @@ func TestLLMFewShotContextAndConcurrency(t *testing.T) {
 	last := msgs[3].(map[string]any)["content"].(string)
 	if !strings.Contains(last, `tier "Gold"`) || !strings.Contains(last, "Broken kettle") {
 		t.Errorf("account context missing: %s", last)
+	}
+	if !strings.Contains(last, `Related Subscription__c: Plan__c="Gold", Renewal__c="2027-01-01".`) {
+		t.Errorf("custom-object context missing: %s", last)
 	}
 }
 

@@ -49,6 +49,15 @@ type AccountContext struct {
 	Tier           string   `json:"tier,omitempty"`
 	OpenCases      int      `json:"open_cases,omitempty"`
 	RecentSubjects []string `json:"recent_subjects,omitempty"`
+	// Records are rows of the custom objects the config allows the app to
+	// read (subscriptions, devices, contracts…), field name → value.
+	Records []ContextRecord `json:"records,omitempty"`
+}
+
+// ContextRecord is one related CRM record shown to the LLM as trusted context.
+type ContextRecord struct {
+	Object string            `json:"object"`
+	Fields map[string]string `json:"fields"`
 }
 
 // Example is a labelled email (e.g. a manager's correction) used as a few-shot

@@ -191,12 +191,21 @@ func (a *App) examples() examples {
 	}
 }
 
+// related returns the custom-object reader when the config lists objects
+// the app may read into the classifier's context.
+func (a *App) related() related {
+	if a.Salesforce == nil || len(a.Cfg.Cases.CustomObjects) == 0 {
+		return nil
+	}
+	return customRecords(a.Cases)
+}
+
 // stages lists the pipeline in order. A stage without Run passes messages on.
 func (a *App) stages() []*Stage {
 	w := a.Cfg.Pipeline.Workers
 	return []*Stage{
 		{Name: dedupe.StageName, From: store.StateReceived, To: store.StateDeduped, Workers: w.Dedupe, Run: dedupeStage(a.Dedupe), Prepare: a.Dedupe.Prefetch},
-		{Name: "classify", From: store.StateDeduped, To: store.StateClassified, Workers: w.Classify, Run: classifyStage(a.Store, a.Classifier, a.examples())},
+		{Name: "classify", From: store.StateDeduped, To: store.StateClassified, Workers: w.Classify, Run: classifyStage(a.Store, a.Classifier, a.examples(), a.related())},
 		{Name: "knowledge", From: store.StateClassified, To: store.StateEnriched, Workers: w.Knowledge, Run: knowledgeStage(a.Store, a.Knowledge)},
 		{Name: cases.StageName, From: store.StateEnriched, To: store.StateDone, Workers: w.Cases, Run: casesStage(a.Store, a.Cases), Prepare: casesPrepare(a.Store, a.Cases),
 			Batch: 25, Linger: 100 * time.Millisecond},

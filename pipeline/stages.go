@@ -131,7 +131,35 @@ func threadContext(ctx context.Context, st *store.Store, m store.Message, thread
 // retraining).
 type examples func(ctx context.Context, subject, body string) ([]classify.Example, error)
 
-func classifyStage(st *store.Store, c classify.Classifier, ex examples) StageFunc {
+// related reads the configured custom-object records a message is about.
+type related func(ctx context.Context, d dedupe.Result) ([]classify.ContextRecord, error)
+
+// customRecords turns the cases stage's custom-object reads into classifier
+// context; only the configured read_fields were selected.
+func customRecords(c *cases.Stage) related {
+	return func(ctx context.Context, d dedupe.Result) ([]classify.ContextRecord, error) {
+		rs, err := c.ReadCustom(ctx, cases.RecordIDs{ContactID: d.ContactID, AccountID: d.AccountID, CaseID: d.CaseID})
+		if err != nil {
+			return nil, err
+		}
+		var out []classify.ContextRecord
+		for _, r := range rs {
+			for _, rec := range r.Records {
+				f := map[string]string{}
+				for k, v := range rec {
+					if k == "attributes" || v == nil {
+						continue
+					}
+					f[k] = fmt.Sprint(v)
+				}
+				out = append(out, classify.ContextRecord{Object: r.Object, Fields: f})
+			}
+		}
+		return out, nil
+	}
+}
+
+func classifyStage(st *store.Store, c classify.Classifier, ex examples, rel related) StageFunc {
 	return func(ctx context.Context, m store.Message) (Outcome, error) {
 		p, err := parsedOf(m)
 		if err != nil {
@@ -154,6 +182,18 @@ func classifyStage(st *store.Store, c classify.Classifier, ex examples) StageFun
 		}
 		if ac := d.AccountContext; ac != nil {
 			in.Context = &classify.AccountContext{AccountName: ac.AccountName, Tier: ac.Tier, OpenCases: ac.OpenCases, RecentSubjects: ac.RecentSubjects}
+		}
+		if rel != nil && (d.ContactID != "" || d.AccountID != "" || d.CaseID != "") {
+			recs, err := rel(ctx, d)
+			if err != nil {
+				return Outcome{}, err
+			}
+			if len(recs) > 0 {
+				if in.Context == nil {
+					in.Context = &classify.AccountContext{}
+				}
+				in.Context.Records = recs
+			}
 		}
 		r, err := c.Classify(ctx, in)
 		if err != nil {
