@@ -449,10 +449,7 @@ func (s *Store) Claim(ctx context.Context, state State, limit int, lease time.Du
 	var out []Message
 	err := s.Write(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
-		rows, err := tx.QueryContext(ctx, `UPDATE messages SET leased_until = ?
-			WHERE id IN (SELECT id FROM messages WHERE state = ? AND next_attempt_at <= ? AND leased_until <= ?
-			             ORDER BY next_attempt_at, id LIMIT ?)
-			RETURNING `+messageCols,
+		rows, err := s.queryTx(ctx, tx, sqlClaim,
 			now.Add(lease).UnixMilli(), state, now.UnixMilli(), now.UnixMilli(), limit)
 		if err != nil {
 			return err
@@ -497,7 +494,7 @@ func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e Event) error {
 	if e.MessageID != 0 {
 		msg = e.MessageID
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO events (message_id, at, stage, kind, detail) VALUES (?, ?, ?, ?, ?)`,
+	if _, err := s.execTx(ctx, tx, sqlAppendEvent,
 		msg, at.UnixMilli(), e.Stage, e.Kind, e.Detail); err != nil {
 		return fmt.Errorf("append event: %w", err)
 	}
@@ -559,9 +556,7 @@ func (s *Store) Advance(ctx context.Context, t Transition) error {
 		if t.To == StateDead {
 			resume = string(t.From)
 		}
-		r, err := tx.ExecContext(ctx, `UPDATE messages SET state=?, reason=?, resume_state=?, last_error=?,
-			attempts = CASE WHEN ? THEN attempts ELSE 0 END, next_attempt_at=0, leased_until=0, updated_at=?
-			WHERE id=? AND state=?`,
+		r, err := s.execTx(ctx, tx, sqlAdvance,
 			t.To, t.Reason, resume, t.Error, t.To == StateDead, now, t.ID, t.From)
 		if err != nil {
 			return err
@@ -609,8 +604,7 @@ func (s *Store) Retry(ctx context.Context, id int64, state State, stage string, 
 		inc = 1
 	}
 	err := s.Write(ctx, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(ctx, `UPDATE messages SET attempts = attempts + ?, next_attempt_at=?, last_error=?,
-			leased_until=0, updated_at=? WHERE id=? AND state=?`, inc, next.UnixMilli(), cause.Error(), now, id, state)
+		r, err := s.execTx(ctx, tx, sqlRetry, inc, next.UnixMilli(), cause.Error(), now, id, state)
 		if err != nil {
 			return err
 		}
@@ -705,8 +699,7 @@ func (s *Store) PutStageData(ctx context.Context, tx *sql.Tx, messageID int64, s
 	if err != nil {
 		return fmt.Errorf("store: encode %s data: %w", stage, err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO stage_data (message_id, stage, data, updated_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (message_id, stage) DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at`,
+	_, err = s.execTx(ctx, tx, sqlPutStageData,
 		messageID, stage, b, s.now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("store: put %s data: %w", stage, err)

@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -61,6 +62,9 @@ func (c *Config) Validate() []error {
 // Store is an open database.
 type Store struct {
 	writer *sql.DB // exactly one connection: all writes serialize here
+	// stmts caches the writer's hot statements: SQLite spent as long parsing
+	// their text on every call as running them.
+	stmts  sync.Map // query → *sql.Stmt
 	reader *sql.DB
 	log    *slog.Logger
 	now    func() time.Time
@@ -113,6 +117,10 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 		s.writer.Close()
 		return nil, err
 	}
+	if err := s.prepareHot(ctx); err != nil {
+		s.writer.Close()
+		return nil, err
+	}
 	if s.reader, err = sql.Open("sqlite", dsn("query_only(1)")); err != nil {
 		s.writer.Close()
 		return nil, fmt.Errorf("store: open reader %s: %w", cfg.Path, err)
@@ -123,7 +131,55 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	return errors.Join(s.reader.Close(), s.writer.Close())
+}
+
+// Hot write statements, prepared once at Open: SQLite spent as long parsing
+// their text on every call as running them.
+const (
+	sqlClaim = `UPDATE messages SET leased_until = ?
+			WHERE id IN (SELECT id FROM messages WHERE state = ? AND next_attempt_at <= ? AND leased_until <= ?
+			             ORDER BY next_attempt_at, id LIMIT ?)
+			RETURNING ` + messageCols
+	sqlAppendEvent = `INSERT INTO events (message_id, at, stage, kind, detail) VALUES (?, ?, ?, ?, ?)`
+	sqlAdvance     = `UPDATE messages SET state=?, reason=?, resume_state=?, last_error=?,
+			attempts = CASE WHEN ? THEN attempts ELSE 0 END, next_attempt_at=0, leased_until=0, updated_at=?
+			WHERE id=? AND state=?`
+	sqlRetry = `UPDATE messages SET attempts = attempts + ?, next_attempt_at=?, last_error=?,
+			leased_until=0, updated_at=? WHERE id=? AND state=?`
+	sqlPutStageData = `INSERT INTO stage_data (message_id, stage, data, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (message_id, stage) DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at`
+)
+
+// prepareHot prepares the hot statements on the writer. It must run outside
+// any transaction: the writer pool's one connection would otherwise be busy.
+func (s *Store) prepareHot(ctx context.Context) error {
+	for _, q := range []string{sqlClaim, sqlAppendEvent, sqlAdvance, sqlRetry, sqlPutStageData} {
+		st, err := s.writer.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("store: prepare: %w", err)
+		}
+		s.stmts.Store(q, st)
+	}
+	return nil
+}
+
+// execTx runs a statement in tx, through its prepared form when it is one of
+// the hot ones (tx.StmtContext reuses it: the writer has a single connection).
+func (s *Store) execTx(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return tx.StmtContext(ctx, st.(*sql.Stmt)).ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, query, args...)
+}
+
+// queryTx is execTx for statements that return rows.
+func (s *Store) queryTx(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return tx.StmtContext(ctx, st.(*sql.Stmt)).QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, query, args...)
 }
 
 // Path is the database file.
