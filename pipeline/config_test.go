@@ -81,3 +81,27 @@ func TestParseConfigProblems(t *testing.T) {
 		})
 	}
 }
+
+// TestREADMEConfigIsValid keeps the README honest: every YAML block in it,
+// put together, is a config file that parses (no unknown keys) and validates.
+func TestREADMEConfigIsValid(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc strings.Builder
+	for _, part := range strings.Split(string(b), "```yaml\n")[1:] {
+		block, _, _ := strings.Cut(part, "```")
+		doc.WriteString(block + "\n")
+	}
+	// The README elides long lists; give them values.
+	y := strings.NewReplacer("[...]", "[example]", ", …]", "]", "/etc/triage/sf.key", filepath.Join(t.TempDir(), "sf.key")).Replace(doc.String())
+	env := map[string]string{}
+	for _, m := range envRef.FindAllStringSubmatch(y, -1) {
+		env[m[1]] = "0123456789abcdef0123456789"
+	}
+	env["SLACK_WEBHOOK_URL"] = "https://hooks.example.com/x"
+	if _, err := ParseConfig([]byte(y), lookup(env)); err != nil {
+		t.Fatalf("the README's config does not load:\n%v", err)
+	}
+}
