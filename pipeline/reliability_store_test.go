@@ -41,6 +41,11 @@ func TestReliabilityDatabaseLocked(t *testing.T) {
 	// default (10 minutes) would make this test wait that long.
 	e.cfg.Pipeline.Lease = 2 * time.Second
 	e.cfg.Mailboxes[0].After = "flag"
+	// A short IDLE refresh: once in five full-suite runs, mail delivered
+	// during the lock waited for the next IDLE round (25 min by default) —
+	// most likely imapmemserver missing an IDLE notification under load.
+	// Under investigation; see the closing note of session 1.
+	e.cfg.Mailboxes[0].IdleRefresh = 2 * time.Second
 	var logs logBuffer
 	app, err := pipeline.New(context.Background(), e.cfg, logs.logger())
 	if err != nil {
