@@ -22,7 +22,7 @@ func AttachmentReader(raw []byte, part string) (io.Reader, error) {
 	if part == "" {
 		return nil, fmt.Errorf("%w: empty path", ErrPartNotFound)
 	}
-	ent, err := message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+	ent, err := readEntity(bytes.NewReader(raw))
 	if ent == nil {
 		if err == nil {
 			err = errors.New("empty message")
@@ -48,9 +48,10 @@ func locate(ent *message.Entity, path, target string, depth int) (io.Reader, err
 	if depth > maxDepth {
 		return nil, fmt.Errorf("%w: %s (nested too deep)", ErrPartNotFound, target)
 	}
-	if mr := ent.MultipartReader(); mr != nil {
+	ct, params, _ := ent.Header.ContentType()
+	if mr := multipartReader(ent, ct, params); mr != nil {
 		for i := 1; ; i++ {
-			p, err := mr.NextPart()
+			p, err := mr.next()
 			if errors.Is(err, io.EOF) {
 				return nil, fmt.Errorf("%w: %s", ErrPartNotFound, target)
 			}
@@ -70,14 +71,13 @@ func locate(ent *message.Entity, path, target string, depth int) (io.Reader, err
 	if leaf == target {
 		return ent.Body, nil
 	}
-	ct, _, _ := ent.Header.ContentType()
 	if (ct == "message/rfc822" || ct == "message/global") && strings.HasPrefix(target, leaf+".") {
-		inner, err := message.ReadWithOptions(ent.Body, &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+		inner, err := readEntity(ent.Body)
 		if inner == nil {
 			return nil, fmt.Errorf("ingest: part %s: attached message unreadable: %w", leaf, err)
 		}
 		innerPath := leaf
-		if inner.MultipartReader() == nil {
+		if !isMultipart(inner.Header) {
 			innerPath = leaf + ".1"
 		}
 		return locate(inner, innerPath, target, depth+1)

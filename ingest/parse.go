@@ -1,12 +1,14 @@
 package ingest
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/textproto"
 	"regexp"
@@ -17,6 +19,7 @@ import (
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/charset" // registers every charset x/text knows with go-message
 	"github.com/emersion/go-message/mail"
+	gmtextproto "github.com/emersion/go-message/textproto"
 	"github.com/inbucket/html2text"
 	"golang.org/x/text/encoding/charmap"
 )
@@ -65,7 +68,7 @@ func parse(raw []byte, sha256hex string) (*Parsed, error) {
 		sha256hex = hex.EncodeToString(sum[:])
 	}
 	w := &walker{p: &Parsed{}}
-	ent, err := message.ReadWithOptions(bytes.NewReader(raw), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+	ent, err := readEntity(bytes.NewReader(raw))
 	if ent == nil {
 		if err == nil {
 			err = errors.New("empty message")
@@ -300,9 +303,9 @@ func (w *walker) walk(ent *message.Entity, path string, depth int, main bool) {
 	if ct == "" {
 		ct = "text/plain"
 	}
-	if mr := ent.MultipartReader(); mr != nil {
+	if mr := multipartReader(ent, ct, params); mr != nil {
 		for i := 1; ; i++ {
-			part, err := mr.NextPart()
+			part, err := mr.next()
 			if errors.Is(err, io.EOF) {
 				return
 			}
@@ -418,7 +421,7 @@ func (w *walker) nested(ent *message.Entity, path, filename string, depth int) {
 	cr := &countingReader{r: io.TeeReader(ent.Body, h)}
 	slot := len(w.p.Attachments)
 	w.p.Attachments = append(w.p.Attachments, Attachment{ContentType: "message/rfc822", Part: path})
-	inner, ierr := message.ReadWithOptions(cr, &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+	inner, ierr := readEntity(cr)
 	if filename == "" && inner != nil {
 		if s, err := (&mail.Header{Header: inner.Header}).Subject(); err == nil && s != "" {
 			filename = strings.ToValidUTF8(s, "\uFFFD") + ".eml"
@@ -434,7 +437,7 @@ func (w *walker) nested(ent *message.Entity, path, filename string, depth int) {
 		// IMAP numbers the parts of an attached message below its own path; a
 		// single-part attached message has its body at path.1.
 		innerPath := path
-		if inner.MultipartReader() == nil {
+		if !isMultipart(inner.Header) {
 			innerPath = path + ".1"
 		}
 		w.walk(inner, innerPath, depth+1, false)
@@ -444,6 +447,82 @@ func (w *walker) nested(ent *message.Entity, path, filename string, depth int) {
 	}
 	a := &w.p.Attachments[slot]
 	a.Filename, a.Size, a.SHA256 = filename, cr.n, hex.EncodeToString(h.Sum(nil))
+}
+
+// readEntity is message.ReadWithOptions with MaxHeaderBytes maxHeaderBytes,
+// its body built by newEntity.
+func readEntity(r io.Reader) (*message.Entity, error) {
+	lr := &headerLimitReader{r: r, n: maxHeaderBytes}
+	br := bufio.NewReader(lr)
+	h, err := gmtextproto.ReadHeader(br)
+	if err != nil {
+		return nil, err
+	}
+	lr.n = math.MaxInt64
+	return newEntity(message.Header{Header: h}, br)
+}
+
+// errHeaderTooBig is go-message's error for the same limit.
+var errHeaderTooBig = errors.New("message: header exceeds maximum size")
+
+type headerLimitReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *headerLimitReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, errHeaderTooBig
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+// newEntity is message.New, except that a base64 body is decoded by
+// b64Decoder: New gets a header holding only the Content-Type (all it reads
+// besides the transfer encoding), so it still converts the charset of text
+// parts, and the entity then gets its whole header back.
+func newEntity(h message.Header, body io.Reader) (*message.Entity, error) {
+	// The same test as go-message's; it ignores the encoding of a multipart.
+	if strings.ToLower(h.Get("Content-Transfer-Encoding")) != "base64" || isMultipart(h) {
+		return message.New(h, body)
+	}
+	var bare message.Header
+	bare.Set("Content-Type", h.Get("Content-Type"))
+	ent, err := message.New(bare, newB64Decoder(body))
+	ent.Header = h
+	return ent, err
+}
+
+// isMultipart is true when Entity.MultipartReader would return a reader.
+func isMultipart(h message.Header) bool {
+	ct, _, _ := h.ContentType()
+	return strings.HasPrefix(ct, "multipart/")
+}
+
+// partReader is Entity.MultipartReader with its parts built by newEntity.
+type partReader struct{ mr *gmtextproto.MultipartReader }
+
+// multipartReader returns nil when ent is not a multipart; ct and params
+// are its ent.Header.ContentType().
+func multipartReader(ent *message.Entity, ct string, params map[string]string) *partReader {
+	if !strings.HasPrefix(ct, "multipart/") {
+		return nil
+	}
+	return &partReader{gmtextproto.NewMultipartReader(ent.Body, params["boundary"])}
+}
+
+// next returns the next part, or io.EOF after the last.
+func (r *partReader) next() (*message.Entity, error) {
+	p, err := r.mr.NextPart()
+	if err != nil {
+		return nil, err
+	}
+	return newEntity(message.Header{Header: p.Header}, p)
 }
 
 type countingReader struct {
