@@ -20,10 +20,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite"
 )
 
 //go:embed migrations/*.sql
@@ -62,9 +61,6 @@ func (c *Config) Validate() []error {
 // Store is an open database.
 type Store struct {
 	writer *sql.DB // exactly one connection: all writes serialize here
-	// stmts caches the writer's hot statements: SQLite spent as long parsing
-	// their text on every call as running them.
-	stmts  sync.Map // query → *sql.Stmt
 	reader *sql.DB
 	log    *slog.Logger
 	now    func() time.Time
@@ -103,10 +99,8 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 		}
 		return "file:" + cfg.Path + "?" + q.Encode() + "&_txlock=immediate"
 	}
-	var err error
-	if s.writer, err = sql.Open("sqlite", dsn("")); err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", cfg.Path, err)
-	}
+	drv := &sqlite.Driver{}
+	s.writer = sql.OpenDB(cachingConnector{drv: drv, dsn: dsn("")})
 	s.writer.SetMaxOpenConns(1)
 	s.writer.SetConnMaxIdleTime(0)
 	if err := s.writer.PingContext(ctx); err != nil {
@@ -117,26 +111,17 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 		s.writer.Close()
 		return nil, err
 	}
-	if err := s.prepareHot(ctx); err != nil {
-		s.writer.Close()
-		return nil, err
-	}
-	if s.reader, err = sql.Open("sqlite", dsn("query_only(1)")); err != nil {
-		s.writer.Close()
-		return nil, fmt.Errorf("store: open reader %s: %w", cfg.Path, err)
-	}
+	s.reader = sql.OpenDB(cachingConnector{drv: drv, dsn: dsn("query_only(1)")})
 	s.reader.SetMaxOpenConns(4)
 	return s, nil
 }
 
 // Close closes both pools.
 func (s *Store) Close() error {
-	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
 
-// Hot write statements, prepared once at Open: SQLite spent as long parsing
-// their text on every call as running them.
+// Hot write statements.
 const (
 	sqlClaim = `UPDATE messages SET leased_until = ?
 			WHERE id IN (SELECT id FROM messages WHERE state = ? AND next_attempt_at <= ? AND leased_until <= ?
@@ -152,33 +137,14 @@ const (
 		ON CONFLICT (message_id, stage) DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at`
 )
 
-// prepareHot prepares the hot statements on the writer. It must run outside
-// any transaction: the writer pool's one connection would otherwise be busy.
-func (s *Store) prepareHot(ctx context.Context) error {
-	for _, q := range []string{sqlClaim, sqlAppendEvent, sqlAdvance, sqlRetry, sqlPutStageData} {
-		st, err := s.writer.PrepareContext(ctx, q)
-		if err != nil {
-			return fmt.Errorf("store: prepare: %w", err)
-		}
-		s.stmts.Store(q, st)
-	}
-	return nil
-}
-
-// execTx runs a statement in tx, through its prepared form when it is one of
-// the hot ones (tx.StmtContext reuses it: the writer has a single connection).
+// execTx runs a statement in tx. Kept as the one place the hot statements
+// go through; the connection's statement cache makes repeats cheap.
 func (s *Store) execTx(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
-	if st, ok := s.stmts.Load(query); ok {
-		return tx.StmtContext(ctx, st.(*sql.Stmt)).ExecContext(ctx, args...)
-	}
 	return tx.ExecContext(ctx, query, args...)
 }
 
 // queryTx is execTx for statements that return rows.
 func (s *Store) queryTx(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
-	if st, ok := s.stmts.Load(query); ok {
-		return tx.StmtContext(ctx, st.(*sql.Stmt)).QueryContext(ctx, args...)
-	}
 	return tx.QueryContext(ctx, query, args...)
 }
 
