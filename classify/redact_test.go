@@ -2,8 +2,10 @@ package classify
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -94,8 +96,12 @@ func FuzzRedact(f *testing.F) {
 		f.Add(s)
 	}
 	r := NewRedactor(nil)
+	ungated := withoutGates(r)
 	f.Fuzz(func(t *testing.T, s string) {
 		out, fd := r.Redact(s)
+		if want, _ := ungated.Redact(s); out != want {
+			t.Fatalf("pre-checks changed the result of %q:\n got %q\nwant %q", s, out, want)
+		}
 		if utf8.ValidString(s) && !utf8.ValidString(out) {
 			t.Fatalf("invalid UTF-8 out of valid input")
 		}
@@ -115,6 +121,51 @@ func FuzzRedact(f *testing.F) {
 			}
 		}
 	})
+}
+
+// withoutGates is r without the digit-cluster and IBAN pre-checks: what they
+// skip must never have matched.
+func withoutGates(r *Redactor) *Redactor {
+	u := &Redactor{rules: slices.Clone(r.rules)}
+	for i := range u.rules {
+		u.rules[i].minDigits = 0
+		if u.rules[i].cat == "iban" {
+			u.rules[i].hint = nil
+		}
+	}
+	return u
+}
+
+// TestRedactGatesChangeNothing compares redaction with and without the
+// pre-checks over generated text dense in digits, separators and the shapes
+// every number pattern looks for.
+func TestRedactGatesChangeNothing(t *testing.T) {
+	r := NewRedactor(nil)
+	u := withoutGates(r)
+	pieces := []string{"0", "1", "4", "5", "9", "00", "+", "(", ")", " ", "  ", "-", ".", "/", "\n", "\t", "x", "DE", "GB", "AB",
+		"4111", "1111", "555", "123", "45", "6789", "+49 ", "(0) ", "ssn ", "SSN: ", "born on ", "IBAN ", "é", "[CARD_1]", "ü"}
+	rnd := rand.New(rand.NewPCG(7, 11))
+	changed := 0
+	for i := range 10000 {
+		var b strings.Builder
+		for range 5 + rnd.IntN(40) {
+			b.WriteString(pieces[rnd.IntN(len(pieces))])
+		}
+		s := b.String()
+		got, _ := r.Redact(s)
+		want, _ := u.Redact(s)
+		if got != want {
+			t.Fatalf("case %d: pre-checks changed the result of %q:\n got %q\nwant %q", i, s, got, want)
+		}
+		if got != s {
+			changed++
+		}
+	}
+	// The generator must exercise the patterns, or the comparison proves nothing.
+	if changed < 400 {
+		t.Fatalf("only %d of 10000 generated texts had anything redacted", changed)
+	}
+	t.Logf("%d of 10000 generated texts had something redacted", changed)
 }
 
 // TestPIINeverReachesLLM plants secrets in every part of the input and checks
