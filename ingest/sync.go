@@ -418,10 +418,17 @@ type BatchRecorder interface {
 }
 
 // Pipeline bounds: bytes of message bodies in flight between the network
-// reader, the parsers and the committer (one larger message runs alone), and
-// messages per commit when the recorder batches.
+// reader, the parsers and the committer, and messages per commit when the
+// recorder batches. A message weighs its size but at most maxWeight, just
+// over half the budget: a message bigger than that (up to max_message_size)
+// no longer takes the whole budget and stalls the reader and the other
+// parsers while it is hashed and decoded on one core, and two of them are
+// never in flight together. So bodies in flight stay under
+// inflightBytes-maxWeight (small messages) + max_message_size (one big one),
+// about 8 MB + 35 MB by default.
 const (
 	inflightBytes = 16 << 20
+	maxWeight     = inflightBytes/2 + 1
 	maxGroup      = 64
 	hugeMessage   = 8 << 20
 )
@@ -666,9 +673,9 @@ func (s *Syncer) readMessage(ctx context.Context, msg *imapclient.FetchMessageDa
 				continue
 			}
 			size := it.Literal.Size()
-			j.weight = min(size, inflightBytes)
+			j.weight = min(size, maxWeight)
 			if size > s.cfg.MaxMessageSize {
-				j.weight = min(int64(maxHeaderBytes), inflightBytes)
+				j.weight = min(int64(maxHeaderBytes), maxWeight)
 			}
 			if err := budget.Acquire(ctx, j.weight); err != nil {
 				j.weight = 0
