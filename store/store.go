@@ -62,6 +62,7 @@ func (c *Config) Validate() []error {
 type Store struct {
 	writer *sql.DB // exactly one connection: all writes serialize here
 	reader *sql.DB
+	ckpt   *checkpointer
 	log    *slog.Logger
 	now    func() time.Time
 	path   string
@@ -99,8 +100,11 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 		}
 		return "file:" + cfg.Path + "?" + q.Encode() + "&_txlock=immediate"
 	}
-	drv := &sqlite.Driver{}
-	s.writer = sql.OpenDB(cachingConnector{drv: drv, dsn: dsn("")})
+	drv, err := registeredDriver()
+	if err != nil {
+		return nil, err
+	}
+	s.writer = sql.OpenDB(cachingConnector{drv: drv, dsn: dsn("wal_autocheckpoint(0)")})
 	s.writer.SetMaxOpenConns(1)
 	s.writer.SetConnMaxIdleTime(0)
 	if err := s.writer.PingContext(ctx); err != nil {
@@ -113,12 +117,31 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 	}
 	s.reader = sql.OpenDB(cachingConnector{drv: drv, dsn: dsn("query_only(1)")})
 	s.reader.SetMaxOpenConns(4)
+	ckdb := sql.OpenDB(cachingConnector{drv: drv, dsn: dsn("")})
+	ckdb.SetMaxOpenConns(1)
+	s.ckpt = startCheckpointer(ckdb, s.log)
 	return s, nil
+}
+
+// registeredDriver is the driver the sqlite package registered, not a fresh
+// one: connection hooks and functions registered on the package (the
+// disk-full test caps pages that way) apply to the store's connections too.
+func registeredDriver() (*sqlite.Driver, error) {
+	db, err := sql.Open("sqlite", "")
+	if err != nil {
+		return nil, fmt.Errorf("store: sqlite driver: %w", err)
+	}
+	defer db.Close()
+	d, ok := db.Driver().(*sqlite.Driver)
+	if !ok {
+		return nil, fmt.Errorf("store: driver registered as sqlite is %T, not modernc's", db.Driver())
+	}
+	return d, nil
 }
 
 // Close closes both pools.
 func (s *Store) Close() error {
-	return errors.Join(s.reader.Close(), s.writer.Close())
+	return errors.Join(s.ckpt.close(), s.reader.Close(), s.writer.Close())
 }
 
 // Hot write statements.
@@ -172,6 +195,7 @@ func (s *Store) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", classify(err))
 	}
+	s.ckpt.wake()
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -182,5 +183,54 @@ func TestTransitions(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "append-only") {
 		t.Errorf("events could be updated: %v", err)
+	}
+}
+
+// The writer never checkpoints inside a commit; the checkpointer folds the
+// WAL into the database file on its own connection.
+func TestCheckpointOffTheCommitPath(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "t.db")
+	st, err := Open(ctx, Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var auto int
+	err = st.Write(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto)
+	})
+	if err != nil || auto != 0 {
+		t.Fatalf("writer wal_autocheckpoint = %d (%v), want 0", auto, err)
+	}
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := strings.Repeat("x", 8<<10)
+	for i := range 300 {
+		err := st.Write(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO events (message_id, at, stage, kind, detail) VALUES (NULL, ?, 'test', 'fill', ?)`, i, payload)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 2.4 MB went into the WAL; the database file must receive it without
+	// anyone else checkpointing.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() >= before.Size()+2<<20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("database file %d bytes after 2.4 MB of commits (was %d): no checkpoint", fi.Size(), before.Size())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
