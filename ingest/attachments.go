@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -22,7 +21,7 @@ func AttachmentReader(raw []byte, part string) (io.Reader, error) {
 	if part == "" {
 		return nil, fmt.Errorf("%w: empty path", ErrPartNotFound)
 	}
-	ent, err := readEntity(bytes.NewReader(raw))
+	ent, err := readEntityBytes(raw)
 	if ent == nil {
 		if err == nil {
 			err = errors.New("empty message")

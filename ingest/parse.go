@@ -70,7 +70,7 @@ func parse(raw []byte, sha256hex string) (*Parsed, error) {
 		sha256hex = hex.EncodeToString(sum[:])
 	}
 	w := &walker{p: &Parsed{}}
-	ent, err := readEntity(bytes.NewReader(raw))
+	ent, err := readEntityBytes(raw)
 	if ent == nil {
 		if err == nil {
 			err = errors.New("empty message")
@@ -511,6 +511,19 @@ func readEntity(r io.Reader) (*message.Entity, error) {
 	}
 	lr.n = math.MaxInt64
 	return newEntity(message.Header{Header: h}, br)
+}
+
+// readEntityBytes is readEntity for a message in memory: its body is read
+// from raw itself, not copied through the bufio.Reader that read the header.
+func readEntityBytes(raw []byte) (*message.Entity, error) {
+	r := bytes.NewReader(raw)
+	br := bufio.NewReader(&headerLimitReader{r: r, n: maxHeaderBytes})
+	h, err := gmtextproto.ReadHeader(br)
+	if err != nil {
+		return nil, err
+	}
+	body := len(raw) - r.Len() - br.Buffered() // read from r but not by ReadHeader
+	return newEntity(message.Header{Header: h}, bytes.NewReader(raw[body:]))
 }
 
 // errHeaderTooBig is go-message's error for the same limit.

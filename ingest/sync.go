@@ -651,9 +651,10 @@ func (s *Syncer) commitInOrder(ctx context.Context, ordered <-chan *job, budget 
 }
 
 // readMessage reads one FETCH response: its UID and the message literal, read
-// once into an exactly sized buffer after reserving its size from budget. A
-// message that grew past the size cap since its size was fetched keeps only
-// its header. It returns nil for a response without a body.
+// once into an exactly sized buffer after reserving its weight (its size, at
+// most maxWeight) from budget. A message that grew past the size cap since
+// its size was fetched keeps only its header. It returns nil for a response
+// without a body.
 func (s *Syncer) readMessage(ctx context.Context, msg *imapclient.FetchMessageData, budget *semaphore.Weighted) (*job, error) {
 	j := &job{}
 	for {
