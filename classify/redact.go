@@ -63,8 +63,8 @@ func NewRedactor(categories []string) *Redactor {
 	}
 	all := []redactRule{
 		// Secrets first: "password: hunter2" keeps the label, hides the value.
-		{cat: "secret", group: 2, hint: hasAny("pass", "pwd", "kennwort", "contraseña", "clave", "wachtwoord", "senha", "parola", "pin", "secret", "key", "token"), re: regexp.MustCompile(`(?i)\b(password|passwort|kennwort|passwd|pwd|mot de passe|contraseña|clave|wachtwoord|senha|parola d'ordine|pin|passcode|secret|client[_ ]secret|api[_ ]?key|access[_ ]?token|token)\s*[:=]\s*["']?([^\s"']{3,})`)},
-		{cat: "secret", group: 2, hint: hasAny("pass", "pwd", "kennwort", "contraseña", "clave", "wachtwoord", "senha", "parola", "pin", "secret", "key", "token"), re: regexp.MustCompile(`(?i)\b(password|passwort|kennwort|mot de passe|contraseña|wachtwoord|senha|pin)\s+(?:is|ist|est|es|is nu|é|è)\s*:?\s*["']?([^\s"']{3,})`)},
+		{cat: "secret", group: 2, hint: wordThen(assignment, "password", "passwort", "kennwort", "passwd", "pwd", "passe", "contraseña", "clave", "wachtwoord", "senha", "ordine", "pin", "passcode", "secret", "key", "token"), re: regexp.MustCompile(`(?i)\b(password|passwort|kennwort|passwd|pwd|mot de passe|contraseña|clave|wachtwoord|senha|parola d'ordine|pin|passcode|secret|client[_ ]secret|api[_ ]?key|access[_ ]?token|token)\s*[:=]\s*["']?([^\s"']{3,})`)},
+		{cat: "secret", group: 2, hint: wordThen(copula, "password", "passwort", "kennwort", "passe", "contraseña", "wachtwoord", "senha", "pin"), re: regexp.MustCompile(`(?i)\b(password|passwort|kennwort|mot de passe|contraseña|wachtwoord|senha|pin)\s+(?:is|ist|est|es|is nu|é|è)\s*:?\s*["']?([^\s"']{3,})`)},
 		{cat: "apikey", hint: longRun(16), re: regexp.MustCompile(`\b(?:sk-(?:proj-)?[A-Za-z0-9_-]{16,}|(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})`)},
 		{cat: "apikey", group: 1, hint: hasAny("bearer"), re: regexp.MustCompile(`(?i)\bbearer\s+([A-Za-z0-9._~+/-]{16,}=*)`)},
 		{cat: "apikey", hint: longRun(24), re: regexp.MustCompile(`[A-Za-z0-9_+/=-]{24,}`), check: highEntropy},
@@ -95,7 +95,7 @@ func (r *Redactor) Redact(s string) (string, Findings) {
 		return s, f
 	}
 	seen := map[string]string{} // value → placeholder; local, discarded on return
-	lower := strings.ToLower(s)
+	lower := foldLower(s)
 	digits := strings.ContainsAny(s, "0123456789")
 	cluster := -1 // largest digit cluster of s; -1: not measured since s changed
 	for _, rule := range r.rules {
@@ -320,6 +320,54 @@ func hasAny(words ...string) func(s, lower string) bool {
 		}
 		return false
 	}
+}
+
+// foldLower lowercases s for the pre-checks, also folding the two letters
+// that (?i) matches as ASCII but strings.ToLower leaves alone (long s, Kelvin
+// sign), so a pre-check never skips what the pattern would match.
+func foldLower(s string) string {
+	lower := strings.ToLower(s)
+	if strings.ContainsRune(lower, 'ſ') || strings.ContainsRune(lower, '\u212a') {
+		lower = strings.NewReplacer("ſ", "s", "\u212a", "k").Replace(lower)
+	}
+	return lower
+}
+
+// wordThen is the pre-check of the secret patterns: one of words (each the
+// end of a label the pattern knows) followed by what next accepts. Labels
+// alone are everywhere ("shipping", "keyboard", "tokens"); a label followed
+// by ":" or "is" is rare, and the patterns are the slowest of all.
+func wordThen(next func(rest string) bool, words ...string) func(s, lower string) bool {
+	return func(_, lower string) bool {
+		for _, w := range words {
+			for i := 0; ; {
+				j := strings.Index(lower[i:], w)
+				if j < 0 {
+					break
+				}
+				i += j + len(w)
+				if next(lower[i:]) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
+
+// assignment: optional whitespace, then ":" or "=".
+func assignment(rest string) bool {
+	rest = strings.TrimLeft(rest, " \t\n\f\r")
+	return rest != "" && (rest[0] == ':' || rest[0] == '=')
+}
+
+// copula: whitespace, then is/ist/est/es/é/è (all start with i, e, é or è).
+func copula(rest string) bool {
+	t := strings.TrimLeft(rest, " \t\n\f\r")
+	if len(t) == len(rest) {
+		return false
+	}
+	return strings.HasPrefix(t, "i") || strings.HasPrefix(t, "e") || strings.HasPrefix(t, "é") || strings.HasPrefix(t, "è")
 }
 
 // longRun reports whether s has a run of at least n token characters.
