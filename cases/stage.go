@@ -135,6 +135,7 @@ type Stage struct {
 	now      func() time.Time
 	dedupe   DedupeHooks
 	red      *classify.Redactor
+	traceRed *classify.Redactor // red for headers mail servers write (see redactHeaders)
 	user     string
 	closeAt  float64
 	catValue func(string) string
@@ -186,6 +187,7 @@ func NewStage(cfg Config, st *store.Store, sf SalesforceAPI, log *slog.Logger, n
 	if s.red == nil {
 		s.red = classify.NewRedactor(nil)
 	}
+	s.traceRed = s.red.Without("phone", "apikey")
 	return s
 }
 
@@ -823,7 +825,7 @@ func (s *Stage) emailFields(ctx context.Context, m store.Message, in Input, pare
 		f["HtmlBody"] = s.trunc(s.redact(p.HTML), t.HTMLBody)
 	}
 	if h := s.headers(ctx, m, p, raw); h != "" {
-		f["Headers"] = s.trunc(s.redact(h), t.Headers)
+		f["Headers"] = s.trunc(s.redactHeaders(h), t.Headers)
 	}
 	date := p.Date
 	if date.IsZero() {

@@ -148,6 +148,20 @@ func (r *Redactor) Redact(s string) (string, Findings) {
 	return s, f
 }
 
+// Without returns a Redactor that skips the given categories.
+func (r *Redactor) Without(categories ...string) *Redactor {
+	if r == nil {
+		return nil
+	}
+	out := &Redactor{}
+	for _, rule := range r.rules {
+		if !slices.Contains(categories, rule.cat) {
+			out.rules = append(out.rules, rule)
+		}
+	}
+	return out
+}
+
 // String redacts s for logs and Salesforce text fields.
 func (r *Redactor) String(s string) string {
 	out, _ := r.Redact(s)
