@@ -98,25 +98,27 @@ func parse(raw []byte, sha256hex string) (*Parsed, error) {
 	}
 	w.walk(ent, "", 0, true)
 	// readText leaves only valid UTF-8 in plain and html.
-	if w.plain != nil {
-		p.Text = w.plain.String()
-	} else if w.html != nil {
-		p.Text = strings.ToValidUTF8(htmlToText(w.html.String(), w), "\uFFFD")
-	} else if w.nestedText != "" {
-		p.Text = strings.ToValidUTF8(w.nestedText, "\uFFFD")
-	}
+	var html string
 	if w.html != nil {
-		p.HTML = w.html.String()
+		html = w.html.String()
 	}
-	p.Text = strings.ReplaceAll(p.Text, "\r\n", "\n")
+	switch {
+	case w.plain != nil:
+		p.Text = string(crlfToLF(w.plain.Bytes()))
+	case w.html != nil:
+		p.Text = strings.ReplaceAll(strings.ToValidUTF8(htmlToText(html, w), "\uFFFD"), "\r\n", "\n")
+	case w.nestedText != "":
+		p.Text = strings.ReplaceAll(strings.ToValidUTF8(w.nestedText, "\uFFFD"), "\r\n", "\n")
+	}
+	p.HTML = html
 	return p, nil
 }
 
 type walker struct {
 	p          *Parsed
 	parts      int
-	plain      *strings.Builder
-	html       *strings.Builder
+	plain      *bytes.Buffer
+	html       *bytes.Buffer
 	nestedText string
 	stopped    bool
 }
@@ -366,15 +368,15 @@ func (w *walker) walk(ent *message.Entity, path string, depth int, main bool) {
 		w.nested(ent, leaf, filename, depth)
 		return
 	case !isAttachment && main && ct == "text/plain" && w.plain == nil:
-		w.plain = &strings.Builder{}
+		w.plain = &bytes.Buffer{}
 		w.readText(ent, leaf, w.plain, maxTextBytes, params["charset"])
 		return
 	case !isAttachment && main && ct == "text/html" && w.html == nil:
-		w.html = &strings.Builder{}
+		w.html = &bytes.Buffer{}
 		w.readText(ent, leaf, w.html, maxHTMLBytes, params["charset"])
 		return
 	case !isAttachment && !main && strings.HasPrefix(ct, "text/") && w.nestedText == "" && (ct == "text/plain" || ct == "text/html"):
-		var b strings.Builder
+		var b bytes.Buffer
 		w.readText(ent, leaf, &b, maxTextBytes, params["charset"])
 		w.nestedText = b.String()
 		if ct == "text/html" {
@@ -408,23 +410,29 @@ func decodeParam(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-// readText appends up to limit bytes of a text body to b. When go-message could
-// not convert the charset, the body arrives undecoded: keep it if it is UTF-8,
-// else read it as Windows-1252, which maps every byte.
-func (w *walker) readText(ent *message.Entity, path string, b *strings.Builder, limit int, cs string) {
+// readText appends up to limit bytes of a text body to b, reading straight
+// into b. When go-message could not convert the charset, the body arrives
+// undecoded: keep it if it is UTF-8, else read it as Windows-1252, which maps
+// every byte.
+func (w *walker) readText(ent *message.Entity, path string, b *bytes.Buffer, limit int, cs string) {
 	room := int64(limit - b.Len())
 	if room <= 0 {
 		return
 	}
-	data, err := readUpTo(ent.Body, room+1)
-	if err != nil {
+	start := b.Len()
+	if b.Available() < 4<<10 {
+		b.Grow(4 << 10) // ReadFrom would start at 512 bytes
+	}
+	if _, err := b.ReadFrom(io.LimitReader(ent.Body, room+1)); err != nil {
 		w.warn("part %s: body: %v", path, err)
 	}
+	data := b.Bytes()[start:]
 	if int64(len(data)) > room {
 		data = data[:room]
 		w.warn("part %s: text longer than %d bytes, truncated", path, limit)
 		_, _ = io.Copy(io.Discard, ent.Body)
 	}
+	b.Truncate(start + len(data))
 	if !utf8.Valid(data) {
 		if cs != "" && !isUTF8Charset(cs) {
 			// Conversion was not done (unknown charset): best effort.
@@ -432,31 +440,31 @@ func (w *walker) readText(ent *message.Entity, path string, b *strings.Builder, 
 				data = dec
 			}
 		}
-		data = bytes.ToValidUTF8(data, []byte("\uFFFD"))
+		data = bytes.ToValidUTF8(data, []byte("\uFFFD")) // a copy: b can take it back
+		b.Truncate(start)
+		b.Write(data)
 	}
-	// Every write is valid UTF-8, so the builder's text is too.
-	b.Write(data)
 }
 
-// readUpTo is io.ReadAll(io.LimitReader(r, n)) growing its buffer from 4 KB
-// by doubling: ReadAll starts at 512 bytes and grows by a quarter, and its
-// copies were a tenth of Parse's time.
-func readUpTo(r io.Reader, n int64) ([]byte, error) {
-	b := make([]byte, 0, min(4<<10, n))
-	for int64(len(b)) < n {
-		if len(b) == cap(b) {
-			b = append(make([]byte, 0, min(2*int64(cap(b)), n)), b...)
-		}
-		k, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+k]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
+// crlfToLF is strings.ReplaceAll(string(b), "\r\n", "\n") done in place.
+func crlfToLF(b []byte) []byte {
+	i := bytes.Index(b, []byte("\r\n"))
+	if i < 0 {
+		return b
 	}
-	return b, nil
+	j := i
+	for {
+		b[j] = '\n'
+		j++
+		i += 2
+		k := bytes.Index(b[i:], []byte("\r\n"))
+		if k < 0 {
+			j += copy(b[j:], b[i:])
+			return b[:j]
+		}
+		j += copy(b[j:], b[i:i+k])
+		i += k
+	}
 }
 
 func isUTF8Charset(cs string) bool {

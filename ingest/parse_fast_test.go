@@ -3,15 +3,14 @@ package ingest
 import (
 	"bytes"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"testing/iotest"
 
 	"github.com/emersion/go-message"
 
@@ -63,21 +62,20 @@ func FuzzParseDate(f *testing.F) {
 	f.Fuzz(checkParseDate)
 }
 
-func TestReadUpTo(t *testing.T) {
-	for _, size := range []int{0, 1, 4095, 4096, 4097, 10000, 100000} {
-		data := bytes.Repeat([]byte("abcdefg\n"), size/8+1)[:size]
-		for _, limit := range []int64{1, 4096, 5000, int64(size), int64(size) + 1, 1 << 20} {
-			want, wantErr := io.ReadAll(io.LimitReader(bytes.NewReader(data), limit))
-			got, err := readUpTo(iotest.HalfReader(bytes.NewReader(data)), limit)
-			if !bytes.Equal(got, want) || (err == nil) != (wantErr == nil) {
-				t.Errorf("size %d limit %d: got %d bytes, %v; want %d bytes, %v", size, limit, len(got), err, len(want), wantErr)
-			}
+func TestCRLFToLF(t *testing.T) {
+	cases := []string{"", "\r", "\n", "\r\n", "\r\r\n", "\r\n\n", "\n\r", "a\r\nb\r\nc", "a\r\n", "\r\na", "\r\n\r\n\r\n", "no newline", "a\rb\nc\r\n\r"}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 2000 {
+		b := make([]byte, r.IntN(40))
+		for i := range b {
+			b[i] = "ab\r\n"[r.IntN(4)]
 		}
+		cases = append(cases, string(b))
 	}
-	boom := errors.New("boom")
-	got, err := readUpTo(io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(boom)), 100)
-	if string(got) != "abc" || !errors.Is(err, boom) {
-		t.Errorf("read error: got %q, %v", got, err)
+	for _, c := range cases {
+		if got, want := string(crlfToLF([]byte(c))), strings.ReplaceAll(c, "\r\n", "\n"); got != want {
+			t.Fatalf("crlfToLF(%q) = %q, want %q", c, got, want)
+		}
 	}
 }
 
