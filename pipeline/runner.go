@@ -212,6 +212,10 @@ func (r *Runner) runStage(ctx, work context.Context, s *Stage) {
 	var inflight sync.WaitGroup
 	defer inflight.Wait()
 	pause := time.Duration(0)
+	// drained: the last claim found fewer messages than it asked for. Only
+	// then is lingering worth it (to gather a burst); a stage woken because
+	// a worker came free while a backlog waits claims at once.
+	drained := true
 	for ctx.Err() == nil {
 		if pause > 0 {
 			if !sleepCtx(ctx, pause) {
@@ -236,6 +240,7 @@ func (r *Runner) runStage(ctx, work context.Context, s *Stage) {
 				continue
 			}
 			pause = 0
+			drained = len(msgs) < free
 		}
 		if s.Prepare != nil && len(msgs) > 0 {
 			if err := s.Prepare(work, msgs); err != nil && work.Err() == nil {
@@ -265,7 +270,7 @@ func (r *Runner) runStage(ctx, work context.Context, s *Stage) {
 			t.Stop()
 			return
 		case <-r.kicks[s.From]:
-			if s.Linger > 0 && !sleepCtx(ctx, s.Linger) {
+			if s.Linger > 0 && drained && !sleepCtx(ctx, s.Linger) {
 				t.Stop()
 				return
 			}
