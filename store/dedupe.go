@@ -23,8 +23,9 @@ type DedupeCopy struct {
 // DedupeEarlierCopies lists messages recorded before id with the same
 // Message-ID header (other bytes: another folder, mailbox or a re-fetch), oldest first.
 func (s *Store) DedupeEarlierCopies(ctx context.Context, messageID string, id int64) ([]DedupeCopy, error) {
-	rows, err := s.reader.QueryContext(ctx, `SELECT id, from_addr, subject, sent_at, parsed FROM messages
-		WHERE message_id=? AND id<? ORDER BY id LIMIT 20`, messageID, id)
+	rows, err := s.reader.QueryContext(ctx, `SELECT m.id, m.from_addr, m.subject, m.sent_at, p.data
+		FROM messages m LEFT JOIN message_parsed p ON p.message_id = m.id
+		WHERE m.message_id=? AND m.id<? ORDER BY m.id LIMIT 20`, messageID, id)
 	if err != nil {
 		return nil, fmt.Errorf("store: earlier copies: %w", classify(err))
 	}
@@ -499,8 +500,8 @@ func (s *Store) DedupeLoopHit(ctx context.Context, sender, subject string, msgRo
 // parent has been through dedupe).
 func (s *Store) DedupeParsedByMessageID(ctx context.Context, messageID string) ([]byte, bool, error) {
 	var b []byte
-	err := s.reader.QueryRowContext(ctx, `SELECT parsed FROM messages WHERE message_id=? AND parsed IS NOT NULL
-		ORDER BY id LIMIT 1`, messageID).Scan(&b)
+	err := s.reader.QueryRowContext(ctx, `SELECT p.data FROM messages m JOIN message_parsed p ON p.message_id = m.id
+		WHERE m.message_id=? ORDER BY m.id LIMIT 1`, messageID).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -579,7 +580,7 @@ func (s *Store) DedupeKnownMessageIDs(ctx context.Context, ids []string) (indexe
 			set map[string]bool
 		}{
 			{`SELECT message_id FROM dedupe_message_ids WHERE message_id IN ` + in, indexed},
-			{`SELECT DISTINCT message_id FROM messages WHERE parsed IS NOT NULL AND message_id IN ` + in, recorded},
+			{`SELECT DISTINCT m.message_id FROM messages m JOIN message_parsed p ON p.message_id = m.id WHERE m.message_id IN ` + in, recorded},
 		} {
 			rows, err := s.reader.QueryContext(ctx, q.sql, args...)
 			if err != nil {

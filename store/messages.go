@@ -127,7 +127,7 @@ func (s *Store) RecordMessages(ctx context.Context, ms []NewMessage) ([]RecordRe
 // SQLite compiling each statement again for every message cost about as much
 // as executing it.
 type recordStmts struct {
-	findLocation, insertBlob, insertChunk, insertMessage, findMessage, insertLocation, insertEvent, advance *sql.Stmt
+	findLocation, insertBlob, insertChunk, insertMessage, insertParsed, findMessage, insertLocation, insertEvent, advance *sql.Stmt
 }
 
 // blobChunk is the size of the rows a large raw message is cut into.
@@ -168,9 +168,10 @@ func prepareRecord(ctx context.Context, tx *sql.Tx) (*recordStmts, error) {
 			ON CONFLICT (sha256) DO NOTHING`},
 		{&rs.insertChunk, `INSERT INTO blob_chunks (sha256, seq, data) VALUES (?, ?, ?)`},
 		{&rs.insertMessage, `INSERT INTO messages (sha256, message_id, mailbox, folder, uidvalidity, uid,
-			size, header_only, subject, from_addr, sent_at, parsed, state, reason, last_error, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			size, header_only, subject, from_addr, sent_at, state, reason, last_error, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (message_id, sha256) DO NOTHING`},
+		{&rs.insertParsed, `INSERT INTO message_parsed (message_id, data) VALUES (?, ?)`},
 		{&rs.findMessage, `SELECT id FROM messages WHERE message_id=? AND sha256=?`},
 		{&rs.insertLocation, `INSERT INTO message_locations (message_id, mailbox, folder, uidvalidity, uid, created_at)
 			VALUES (?, ?, ?, ?, ?, ?)`},
@@ -188,7 +189,7 @@ func prepareRecord(ctx context.Context, tx *sql.Tx) (*recordStmts, error) {
 }
 
 func (rs *recordStmts) close() {
-	for _, st := range []*sql.Stmt{rs.findLocation, rs.insertBlob, rs.insertChunk, rs.insertMessage, rs.findMessage, rs.insertLocation, rs.insertEvent, rs.advance} {
+	for _, st := range []*sql.Stmt{rs.findLocation, rs.insertBlob, rs.insertChunk, rs.insertMessage, rs.insertParsed, rs.findMessage, rs.insertLocation, rs.insertEvent, rs.advance} {
 		if st != nil {
 			st.Close()
 		}
@@ -220,7 +221,7 @@ func (s *Store) recordTx(ctx context.Context, rs *recordStmts, m NewMessage) (Re
 		sent = m.SentAt.UnixMilli()
 	}
 	r, err := rs.insertMessage.ExecContext(ctx, m.SHA256, m.MessageID, m.Mailbox, m.Folder, m.UIDValidity, m.UID, m.Size, m.HeaderOnly,
-		m.Subject, m.From, sent, m.Parsed, m.State, m.Reason, m.LastError, now, now)
+		m.Subject, m.From, sent, m.State, m.Reason, m.LastError, now, now)
 	if err != nil {
 		return res, fmt.Errorf("insert message: %w", err)
 	}
@@ -228,6 +229,11 @@ func (s *Store) recordTx(ctx context.Context, rs *recordStmts, m NewMessage) (Re
 		res.New = true
 		if res.ID, err = r.LastInsertId(); err != nil {
 			return res, err
+		}
+		if m.Parsed != nil {
+			if _, err := rs.insertParsed.ExecContext(ctx, res.ID, m.Parsed); err != nil {
+				return res, fmt.Errorf("insert parsed form: %w", err)
+			}
 		}
 	} else if err := rs.findMessage.QueryRowContext(ctx, m.MessageID, m.SHA256).Scan(&res.ID); err != nil {
 		return res, fmt.Errorf("find existing message: %w", err)
@@ -366,7 +372,7 @@ type Message struct {
 }
 
 const messageCols = `id, sha256, message_id, mailbox, folder, uidvalidity, uid, size, header_only, subject, from_addr,
-	sent_at, parsed, state, reason, attempts, next_attempt_at, last_error, created_at, updated_at`
+	sent_at, (SELECT data FROM message_parsed WHERE message_parsed.message_id = messages.id), state, reason, attempts, next_attempt_at, last_error, created_at, updated_at`
 
 type scanner interface{ Scan(dest ...any) error }
 

@@ -9,8 +9,9 @@ import (
 // recorded before message except, newest first: the thread context a reply is
 // classified with.
 func (s *Store) ThreadMessages(ctx context.Context, threadKey string, except int64, limit int) ([][]byte, error) {
-	rows, err := s.reader.QueryContext(ctx, `SELECT m.parsed FROM dedupe_message_ids d JOIN messages m ON m.id = d.msg_row
-		WHERE d.thread_key = ? AND m.id < ? AND m.parsed IS NOT NULL ORDER BY m.id DESC LIMIT ?`, threadKey, except, limit)
+	rows, err := s.reader.QueryContext(ctx, `SELECT p.data FROM dedupe_message_ids d JOIN messages m ON m.id = d.msg_row
+		JOIN message_parsed p ON p.message_id = m.id
+		WHERE d.thread_key = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?`, threadKey, except, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: thread messages: %w", classify(err))
 	}

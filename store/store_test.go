@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -232,5 +233,60 @@ func TestCheckpointOffTheCommitPath(t *testing.T) {
 			t.Fatalf("database file %d bytes after 2.4 MB of commits (was %d): no checkpoint", fi.Size(), before.Size())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A database from before 0070 keeps every message's parsed form when the
+// column moves to its own table.
+func TestMigrationMovesParsedForms(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL) WITHOUT ROWID`); err != nil {
+		t.Fatal(err)
+	}
+	names, _ := fs.Glob(migrationFS, "migrations/*.sql")
+	sort.Strings(names)
+	for _, name := range names {
+		version := strings.TrimSuffix(filepath.Base(name), ".sql")
+		if version >= "0070" {
+			break
+		}
+		body, _ := migrationFS.ReadFile(name)
+		if _, err := db.ExecContext(ctx, string(body)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, 0)`, version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, parsed := range []any{`{"subject":"one"}`, nil} {
+		if _, err := db.ExecContext(ctx, `INSERT INTO messages (sha256, message_id, mailbox, folder, uidvalidity, uid, size,
+			parsed, state, created_at, updated_at) VALUES (?, ?, 'a', 'INBOX', 1, ?, 1, ?, 'received', 0, 0)`,
+			fmt.Sprint("sha", i), fmt.Sprint("mid", i), i+1, parsed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	st, err := Open(ctx, Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for id, want := range map[int64]string{1: `{"subject":"one"}`, 2: ""} {
+		m, err := st.Message(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(m.Parsed) != want {
+			t.Errorf("message %d: parsed %q, want %q", id, m.Parsed, want)
+		}
+	}
+	if _, err := st.DB().ExecContext(ctx, `SELECT parsed FROM messages`); err == nil {
+		t.Error("messages still has the parsed column")
 	}
 }
