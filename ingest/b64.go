@@ -14,9 +14,10 @@ import (
 //
 // Padding is accepted only at the end of the body. encoding/base64's stream
 // decoder rejects padding followed by more data too, except when the padded
-// quantum happens to end one of its internal 1 KB reads; that accident is
-// not reproduced. Error offsets (base64.CorruptInputError) count
-// characters of the body without its whitespace.
+// quantum happens to end one of the chunks (at most 1 KB, cut where its
+// reads end) that it decodes at once; that accident is not reproduced.
+// Error offsets (base64.CorruptInputError) count characters of the whole
+// body without its whitespace, not of one chunk.
 type b64Decoder struct {
 	r     io.Reader
 	buf   []byte // input is read into buf[nq:]; buf[:nq] is the stripped rest (< 4 chars) of earlier reads

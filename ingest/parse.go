@@ -85,18 +85,7 @@ func parse(raw []byte, sha256hex string) (*Parsed, error) {
 	}
 	p := w.p
 	w.headers(mail.Header{Header: ent.Header}, sha256hex)
-	ct, params, cerr := ent.Header.ContentType()
-	if cerr != nil && ent.Header.Get("Content-Type") != "" {
-		w.warn("Content-Type: %v", cerr)
-	}
-	if ct == "" {
-		ct = "text/plain"
-	}
-	p.ContentType = ct
-	if ct == "multipart/report" {
-		p.ReportType = params["report-type"]
-	}
-	w.walk(ent, "", 0, true)
+	w.walk(ent, "", 0, true) // sets p.ContentType and p.ReportType
 	// readText leaves only valid UTF-8 in plain and html.
 	var html string
 	if w.html != nil {
@@ -329,9 +318,18 @@ func (w *walker) walk(ent *message.Entity, path string, depth int, main bool) {
 		w.warn("part %s: nested deeper than %d levels: not parsed", path, maxDepth)
 		return
 	}
-	ct, params, _ := ent.Header.ContentType()
+	ct, params, cerr := ent.Header.ContentType()
 	if ct == "" {
 		ct = "text/plain"
+	}
+	if path == "" { // the message itself (attached messages have paths)
+		if cerr != nil && ent.Header.Get("Content-Type") != "" {
+			w.warn("Content-Type: %v", cerr)
+		}
+		w.p.ContentType = ct
+		if ct == "multipart/report" {
+			w.p.ReportType = params["report-type"]
+		}
 	}
 	if mr := multipartReader(ent, ct, params); mr != nil {
 		for i := 1; ; i++ {
