@@ -63,6 +63,7 @@ type Store struct {
 	writer *sql.DB // exactly one connection: all writes serialize here
 	reader *sql.DB
 	ckpt   *checkpointer
+	gc     *committer // nil until migrations are done
 	log    *slog.Logger
 	now    func() time.Time
 	path   string
@@ -120,6 +121,7 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 	ckdb := sql.OpenDB(cachingConnector{drv: drv, dsn: dsn("")})
 	ckdb.SetMaxOpenConns(1)
 	s.ckpt = startCheckpointer(ckdb, s.log)
+	s.startCommitter()
 	return s, nil
 }
 
@@ -141,6 +143,7 @@ func registeredDriver() (*sqlite.Driver, error) {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.stopCommitter()
 	return errors.Join(s.ckpt.close(), s.reader.Close(), s.writer.Close())
 }
 
@@ -183,7 +186,13 @@ func (s *Store) DB() *sql.DB { return s.reader }
 // Write runs fn in an immediate transaction on the single writer connection and
 // commits it when fn returns nil. Errors that come from a locked or full
 // database are marked Temporary so callers pause and retry instead of losing work.
+//
+// Writes that arrive while another commits share the next transaction (group
+// commit, see committer); each keeps its own outcome.
 func (s *Store) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.gc != nil {
+		return s.submit(ctx, fn)
+	}
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", classify(err))
