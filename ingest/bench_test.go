@@ -62,13 +62,19 @@ func BenchmarkIngestDovecot(b *testing.B) {
 		bareCPU += cpuTime() - cpu
 
 		// Fetch and parse only: what ingest costs without the store.
-		ns := NewSyncer(mailboxConfig(srv), nullRecorder{})
+		// Both phases at the production batch size (the tests' tiny one
+		// would drain the pipeline every few messages).
+		ncfg := mailboxConfig(srv)
+		ncfg.BatchSize = DefaultBatchSize
+		ns := NewSyncer(ncfg, nullRecorder{})
+		stopProfile := startProfile(b, "nostore", i)
 		start, cpu = time.Now(), cpuTime()
 		if got, err := ns.SyncOnce(context.Background()); err != nil || got != total {
 			b.Fatalf("ingest without store: %d, %v", got, err)
 		}
 		noStoreTime += time.Since(start)
 		noStoreCPU += cpuTime() - cpu
+		stopProfile()
 		ns.Close()
 
 		st := openStore(b, b.TempDir())
@@ -80,7 +86,7 @@ func BenchmarkIngestDovecot(b *testing.B) {
 		resetPeakRSS()
 		baseRSS := readPeakRSS()
 		stopSampling := sampleHeap()
-		stopProfile := startProfile(b, i)
+		stopProfile = startProfile(b, "", i)
 		start, cpu = time.Now(), cpuTime()
 		got, err := s.SyncOnce(context.Background())
 		ingestTime += time.Since(start)
@@ -127,13 +133,17 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// startProfile writes a CPU profile of the ingest phase alone to the file
-// named by TRIAGE_BENCH_CPUPROFILE (iteration number appended after the
-// first), so the bare fetch and the load do not blur it.
-func startProfile(tb testing.TB, i int) func() {
+// startProfile writes a CPU profile of one phase alone to the file named by
+// TRIAGE_BENCH_CPUPROFILE (ingest; the phase without the store gets suffix
+// .nostore; the iteration number is appended after the first), so the bare
+// fetch and the load do not blur it.
+func startProfile(tb testing.TB, phase string, i int) func() {
 	name := os.Getenv("TRIAGE_BENCH_CPUPROFILE")
 	if name == "" {
 		return func() {}
+	}
+	if phase != "" {
+		name += "." + phase
 	}
 	if i > 0 {
 		name += "." + strconv.Itoa(i)

@@ -11,7 +11,7 @@ import (
 // Defaults of MailboxConfig.
 const (
 	DefaultPollInterval   = 60 * time.Second
-	DefaultBatchSize      = 100
+	DefaultBatchSize      = 500
 	DefaultMaxMessageSize = 35 << 20 // Salesforce's email size limit
 	DefaultIdleRefresh    = 25 * time.Minute
 	// maxIdleRefresh: RFC 2177 servers may drop an IDLE after 30 minutes.

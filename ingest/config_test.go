@@ -20,7 +20,7 @@ func TestConfigDefaults(t *testing.T) {
 	c := validConfig()
 	c.SetDefaults()
 	if c.TLS != "tls" || len(c.Folders) != 1 || c.Folders[0] != "INBOX" || c.PollInterval != time.Minute ||
-		c.After != "none" || c.BatchSize != 100 || c.MaxMessageSize != 35<<20 || c.IdleRefresh != 25*time.Minute {
+		c.After != "none" || c.BatchSize != 500 || c.MaxMessageSize != 35<<20 || c.IdleRefresh != 25*time.Minute {
 		t.Errorf("defaults: %+v", c)
 	}
 	if errs := c.Validate(); len(errs) != 0 {
