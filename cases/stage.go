@@ -187,7 +187,7 @@ func NewStage(cfg Config, st *store.Store, sf SalesforceAPI, log *slog.Logger, n
 	if s.red == nil {
 		s.red = classify.NewRedactor(nil)
 	}
-	s.traceRed = s.red.Without("phone", "apikey")
+	s.traceRed = s.red.Without("phone", "apikey", "iban")
 	return s
 }
 
@@ -436,8 +436,19 @@ type plan struct {
 	mid         string // MessageIdentifier
 	autoAssign  *bool  // nil: no header
 	files       []plannedFile
-	filesSent   bool   // the composite carried the composite-borne files
-	raw         []byte // the message's raw bytes (attachments are read from them)
+	filesSent   bool    // the composite carried the composite-borne files
+	raw         []byte  // the message's raw bytes (attachments are read from them)
+	text        *string // the redacted body text, once computed (see redactedText)
+}
+
+// redactedText is the message's body text as written to Salesforce: redacted
+// once per plan, though the Description, the EmailMessage and a Task all carry it.
+func (s *Stage) redactedText(p *plan, in Input) string {
+	if p.text == nil {
+		t := s.redact(in.Parsed.Text)
+		p.text = &t
+	}
+	return *p.text
 }
 
 func (s *Stage) plan(ctx context.Context, m store.Message, in Input, cs *caseSnapshot, o planOpts) (*plan, error) {
@@ -500,7 +511,7 @@ func (s *Stage) plan(ctx context.Context, m store.Message, in Input, cs *caseSna
 		if d.Detail != "" {
 			body = append(body, "Why: "+d.Detail)
 		}
-		body = append(body, "", s.trunc(s.redact(in.Parsed.Text), 2000))
+		body = append(body, "", s.trunc(s.redactedText(p, in), 2000))
 		p.writes = append(p.writes, s.taskWrite(p, what, d.ContactID, body))
 		p.res.Detail = "task on case (" + kind + ")"
 		return p, nil
@@ -556,7 +567,7 @@ func (s *Stage) plan(ctx context.Context, m store.Message, in Input, cs *caseSna
 			subj = "(no subject)"
 		}
 		cf["Subject"] = strings.TrimSpace(subj)
-		cf["Description"] = s.trunc(s.redact(in.Parsed.Text), s.cfg.Truncate.Description)
+		cf["Description"] = s.trunc(s.redactedText(p, in), s.cfg.Truncate.Description)
 		cf["Origin"] = "Email"
 		if a := senderAddr(in); a != "" {
 			cf["SuppliedEmail"] = truncate(a, 80)
@@ -646,7 +657,7 @@ func (s *Stage) plan(ctx context.Context, m store.Message, in Input, cs *caseSna
 		// Read once: the headers and the attachments come from the same bytes.
 		p.raw, _ = s.st.Raw(ctx, m.SHA256)
 	}
-	p.writes = append(p.writes, Write{Ref: "email", Op: "create", SObject: "EmailMessage", Fields: s.emailFields(ctx, m, in, caseTarget, p.mid, p.raw)})
+	p.writes = append(p.writes, Write{Ref: "email", Op: "create", SObject: "EmailMessage", Fields: s.emailFields(ctx, m, in, caseTarget, p)})
 
 	// Knowledge links on a new case.
 	if !existing {
@@ -797,8 +808,8 @@ func (s *Stage) priorityValue(p string) string {
 	return s.cfg.FieldMap.PriorityValues[strings.ToLower(p)]
 }
 
-func (s *Stage) emailFields(ctx context.Context, m store.Message, in Input, parent, mid string, raw []byte) map[string]any {
-	p := in.Parsed
+func (s *Stage) emailFields(ctx context.Context, m store.Message, in Input, parent string, pl *plan) map[string]any {
+	p, mid, raw := in.Parsed, pl.mid, pl.raw
 	t := s.cfg.Truncate
 	f := map[string]any{
 		"ParentId":          parent,
@@ -806,7 +817,7 @@ func (s *Stage) emailFields(ctx context.Context, m store.Message, in Input, pare
 		"MessageIdentifier": mid,
 		"ThreadIdentifier":  s.trunc(threadIdentifier(p, mid), 255),
 		"Subject":           s.trunc(p.Subject, t.EmailSubj),
-		"TextBody":          s.trunc(s.redact(p.Text), t.TextBody),
+		"TextBody":          s.trunc(s.redactedText(pl, in), t.TextBody),
 		"Status":            "0", // New
 	}
 	if a := senderAddr(in); a != "" {
