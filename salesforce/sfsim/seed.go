@@ -159,7 +159,7 @@ func (t *txn) seedRecord(o *sobject, in map[string]any) error {
 	if o.Name == "Contact" {
 		t.derive(o, r, nil)
 	}
-	setOrDelete(t.d.Records, o.Name, id, r)
+	t.d.setLive(o.Name, id, r)
 	return nil
 }
 

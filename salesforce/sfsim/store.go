@@ -35,6 +35,8 @@ type orgData struct {
 	Records map[string]map[string]record `json:"records"` // object → id → record
 	Deleted map[string]map[string]record `json:"deleted"` // the recycle bin
 	Seq     map[string]int64             `json:"seq"`     // id, CaseNumber, ArticleNumber counters
+
+	idx map[idxKey]fieldIndex // lookups by field value (index.go); not persisted
 }
 
 func newOrgData() *orgData {
@@ -87,7 +89,7 @@ func (t *txn) mark() int { return len(t.undo) }
 func (t *txn) rollbackTo(m int) {
 	for i := len(t.undo) - 1; i >= m; i-- {
 		u := t.undo[i]
-		setOrDelete(t.d.Records, u.obj, u.id, u.live)
+		t.d.setLive(u.obj, u.id, u.live)
 		setOrDelete(t.d.Deleted, u.obj, u.id, u.deleted)
 	}
 	t.undo = t.undo[:m]
@@ -107,7 +109,7 @@ func setOrDelete(m map[string]map[string]record, obj, id string, r record) {
 func (t *txn) put(obj string, r record) {
 	id := r.str("Id")
 	t.remember(obj, id)
-	setOrDelete(t.d.Records, obj, id, r)
+	t.d.setLive(obj, id, r)
 }
 
 func (t *txn) nextSeq(name string, start int64) int64 {
@@ -503,15 +505,15 @@ func (t *txn) upsert(o *sobject, fieldName, value string, in map[string]any) (up
 // (case-insensitively, as external IDs are by default), sorted.
 func (t *txn) matchField(o *sobject, f *field, value string) []string {
 	var ids []string
-	for id, r := range t.d.Records[o.Name] {
+	for _, id := range t.d.index(o.Name, f.Name).candidates(value) {
+		r := t.d.Records[o.Name][id]
 		if s, ok := r[f.Name].(string); ok && strings.EqualFold(s, value) {
 			ids = append(ids, id)
 		} else if n, ok := r[f.Name].(float64); ok && strconv.FormatFloat(n, 'f', -1, 64) == value {
 			ids = append(ids, id)
 		}
 	}
-	sort.Strings(ids)
-	return ids
+	return ids // candidates are sorted
 }
 
 // remove moves a record (and the records that cascade with it) to the
@@ -544,7 +546,7 @@ func (t *txn) moveToBin(o *sobject, r record) {
 	d["IsDeleted"] = true
 	stamp := formatDatetime(t.now)
 	d["SystemModstamp"], d["LastModifiedDate"] = stamp, stamp
-	delete(t.d.Records[o.Name], id)
+	t.d.setLive(o.Name, id, nil)
 	setOrDelete(t.d.Deleted, o.Name, id, d)
 	for _, c := range cascades[o.Name] {
 		child := t.s.schema.object(c[0])
@@ -668,7 +670,8 @@ func (t *txn) checkReference(f *field, id string) *apiError {
 func (t *txn) contactDuplicateRule(r record, self string) *apiError {
 	email := r.str("Email")
 	var matches []any
-	for _, x := range t.sortedRecords("Contact") {
+	for _, id := range t.d.index("Contact", "Email").candidates(email) {
+		x := t.d.Records["Contact"][id]
 		if x.str("Id") != self && strings.EqualFold(x.str("Email"), email) {
 			id := x.str("Id")
 			matches = append(matches, newOmap().
