@@ -211,6 +211,33 @@ func (r *Runner) runStage(ctx, work context.Context, s *Stage) {
 	slots := make(chan struct{}, s.Workers)
 	var inflight sync.WaitGroup
 	defer inflight.Wait()
+	dispatch := func(msgs []store.Message) {
+		for _, m := range msgs {
+			slots <- struct{}{}
+			inflight.Add(1)
+			go func() {
+				defer func() { <-slots; inflight.Done(); r.Kick(s.From) }()
+				r.process(work, s, m)
+			}()
+		}
+	}
+	// A stage with Prepare hands each prepared batch to a goroutine that
+	// feeds it to the workers, so the next batch is claimed and prepared
+	// while this one runs (the cases stage spent half its time waiting for
+	// its batch to trickle through the workers). The hand-off is unbuffered:
+	// at most one batch runs and one more is prepared.
+	var handoff chan []store.Message
+	if s.Prepare != nil {
+		handoff = make(chan []store.Message)
+		fed := make(chan struct{})
+		go func() {
+			defer close(fed)
+			for msgs := range handoff {
+				dispatch(msgs)
+			}
+		}()
+		defer func() { close(handoff); <-fed }() // before inflight.Wait
+	}
 	pause := time.Duration(0)
 	// drained: the last claim found fewer messages than it asked for. Only
 	// then is lingering worth it (to gather a burst); a stage woken because
@@ -247,13 +274,14 @@ func (r *Runner) runStage(ctx, work context.Context, s *Stage) {
 				r.log.Warn("batch prefetch failed; messages run one by one", "stage", s.Name, "err", err)
 			}
 		}
-		for _, m := range msgs {
-			slots <- struct{}{}
-			inflight.Add(1)
-			go func() {
-				defer func() { <-slots; inflight.Done(); r.Kick(s.From) }()
-				r.process(work, s, m)
-			}()
+		if handoff != nil {
+			if len(msgs) > 0 {
+				// Claimed and prepared: it runs even if ctx ends meanwhile
+				// (process hands messages back on shutdown).
+				handoff <- msgs
+			}
+		} else {
+			dispatch(msgs)
 		}
 		if free > 0 && len(msgs) == free {
 			continue // there may be more waiting
