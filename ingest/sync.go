@@ -387,21 +387,29 @@ func (s *Syncer) syncSelected(ctx context.Context, fc *folderConn, folder string
 		}
 	}
 	sort.Slice(todo, func(i, j int) bool { return todo[i].uid < todo[j].uid })
-	total, start := 0, s.now()
-	for len(todo) > 0 {
+	start := s.now()
+	// One parse-and-commit pipeline serves every batch: the next batch's
+	// FETCH goes out while the last one's messages are still parsed and
+	// committed, instead of the connection idling while they drain.
+	pipe := s.startPipe(ctx, folder, st.UIDValidity, log)
+	var readErr error
+	for len(todo) > 0 && readErr == nil {
 		batch := todo[:min(len(todo), s.cfg.BatchSize)]
 		todo = todo[len(batch):]
-		n, newOnes, err := s.fetchBatch(ctx, fc, folder, st.UIDValidity, batch, log)
-		total += n
-		if newOnes > 0 && s.notify != nil {
-			s.notify()
+		if readErr = s.fetchBatch(fc, batch, pipe, log); readErr == nil {
+			// Acks what is committed so far; the rest goes with the next batch.
+			readErr = s.ackPending(ctx, fc, folder, st.UIDValidity)
 		}
-		if err != nil {
-			return total, err
-		}
-		if err := s.ackPending(ctx, fc, folder, st.UIDValidity); err != nil {
-			return total, err
-		}
+	}
+	total, err := pipe.finish()
+	if err == nil {
+		err = readErr
+	}
+	if err == nil {
+		err = s.ackPending(ctx, fc, folder, st.UIDValidity)
+	}
+	if err != nil {
+		return total, err
 	}
 	if total > 0 {
 		log.Info("fetched", "messages", total, "took", s.now().Sub(start).Round(time.Millisecond))
@@ -444,12 +452,66 @@ type job struct {
 	parsed     chan struct{} // closed when msg is built
 }
 
-// fetchBatch fetches, parses and records a batch. Three stages overlap: this
-// goroutine reads literals off the connection, parsers build rows on every
-// CPU, and one committer records them strictly in UID order, so last_uid
-// never passes a message that is not committed. Oversized messages are
-// fetched as headers first (small) and slotted in by UID.
-func (s *Syncer) fetchBatch(ctx context.Context, fc *folderConn, folder string, uidValidity uint32, batch []uidSize, log *slog.Logger) (recorded, newOnes int, err error) {
+// pipe is the parse-and-commit half of a folder sync: parsers build rows
+// on every CPU and one committer records them strictly in the order they
+// were read, so last_uid never passes a message that is not committed. At
+// most two commit groups of messages wait for the committer: the budget
+// bounds their bodies, this their parsed forms.
+type pipe struct {
+	ctx       context.Context // cancelled when the committer fails: stops the reader
+	cancel    context.CancelFunc
+	budget    *semaphore.Weighted
+	work      chan *job
+	ordered   chan *job
+	parsers   sync.WaitGroup
+	committed chan struct{}
+	recorded  int
+	commitErr error
+}
+
+func (s *Syncer) startPipe(ctx context.Context, folder string, uidValidity uint32, log *slog.Logger) *pipe {
+	p := &pipe{budget: semaphore.NewWeighted(inflightBytes), work: make(chan *job),
+		ordered: make(chan *job, 2*maxGroup), committed: make(chan struct{})}
+	p.ctx, p.cancel = context.WithCancel(ctx)
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		p.parsers.Go(func() {
+			for j := range p.work {
+				j.msg = s.buildMessage(folder, uidValidity, j.uid, j.raw, j.size, j.headerOnly)
+				close(j.parsed)
+			}
+		})
+	}
+	go func() {
+		defer close(p.committed)
+		p.recorded, p.commitErr = s.commitInOrder(p.ctx, p.ordered, p.budget, log)
+		if p.commitErr != nil {
+			p.cancel()
+		}
+	}()
+	return p
+}
+
+// enqueue hands a job to the parsers and the committer; its weight was acquired.
+func (p *pipe) enqueue(j *job) {
+	j.parsed = make(chan struct{})
+	p.ordered <- j
+	p.work <- j
+}
+
+// finish waits until everything enqueued is committed (or the committer
+// failed) and reports how many messages were recorded.
+func (p *pipe) finish() (int, error) {
+	close(p.work)
+	close(p.ordered)
+	p.parsers.Wait()
+	<-p.committed
+	p.cancel()
+	return p.recorded, p.commitErr
+}
+
+// fetchBatch reads a batch off the connection into the pipe. Oversized
+// messages are fetched as headers first (small) and slotted in by UID.
+func (s *Syncer) fetchBatch(fc *folderConn, batch []uidSize, p *pipe, log *slog.Logger) error {
 	var small, large imap.UIDSet
 	sizes := make(map[uint32]int64, len(batch))
 	for _, m := range batch {
@@ -465,7 +527,7 @@ func (s *Syncer) fetchBatch(ctx context.Context, fc *folderConn, folder string, 
 		msgs, err := fc.c.Fetch(large, &imap.FetchOptions{UID: true,
 			BodySection: []*imap.FetchItemBodySection{{Specifier: imap.PartSpecifierHeader, Peek: true}}}).Collect()
 		if err != nil {
-			return 0, 0, &ConnError{Op: "fetch headers", Err: err}
+			return &ConnError{Op: "fetch headers", Err: err}
 		}
 		for _, m := range msgs {
 			var raw []byte
@@ -476,107 +538,70 @@ func (s *Syncer) fetchBatch(ctx context.Context, fc *folderConn, folder string, 
 		}
 		sort.Slice(headers, func(i, j int) bool { return headers[i].uid < headers[j].uid })
 	}
-
-	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	budget := semaphore.NewWeighted(inflightBytes)
-	work := make(chan *job)
-	ordered := make(chan *job, s.cfg.BatchSize+len(headers))
-	var wg sync.WaitGroup
-	for range max(1, runtime.GOMAXPROCS(0)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range work {
-				j.msg = s.buildMessage(folder, uidValidity, j.uid, j.raw, j.size, j.headerOnly)
-				close(j.parsed)
-			}
-		}()
-	}
-	var commitErr error
-	committed := make(chan struct{})
-	go func() {
-		defer close(committed)
-		recorded, newOnes, commitErr = s.commitInOrder(pctx, ordered, budget, log)
-		if commitErr != nil {
-			cancel() // stop the reader
-		}
-	}()
-	// enqueue hands a job to the parsers and the committer; its weight was acquired.
-	enqueue := func(j *job) {
-		j.parsed = make(chan struct{})
-		ordered <- j
-		work <- j
-	}
 	flushHeaders := func(limit uint32) error {
 		for len(headers) > 0 && headers[0].uid < limit {
-			if err := budget.Acquire(pctx, 0); err != nil {
+			if err := p.budget.Acquire(p.ctx, 0); err != nil {
 				return err
 			}
-			enqueue(headers[0])
+			p.enqueue(headers[0])
 			headers = headers[1:]
 		}
 		return nil
 	}
-	readErr := func() error {
-		if len(small) > 0 {
-			cmd := fc.c.Fetch(small, &imap.FetchOptions{UID: true,
-				BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
-			var lastUID uint32
-			for {
-				msg := cmd.Next()
-				if msg == nil {
-					break
-				}
-				j, err := s.readMessage(pctx, msg, budget)
-				if err != nil {
-					if pctx.Err() != nil {
-						return pctx.Err()
-					}
-					return &ConnError{Op: "fetch body", Err: err}
-				}
-				if j == nil {
-					continue // an unsolicited FETCH (flags) or a vanished message
-				}
-				if j.uid < lastUID {
-					log.Warn("server returned UIDs out of order", "uid", j.uid, "after", lastUID)
-				}
-				lastUID = j.uid
-				if err := flushHeaders(j.uid); err != nil {
-					budget.Release(j.weight)
-					return err
-				}
-				if !j.headerOnly {
-					j.size = int64(len(j.raw))
-				} else {
-					j.size = max(sizes[j.uid], j.size)
-				}
-				enqueue(j)
+	if len(small) > 0 {
+		cmd := fc.c.Fetch(small, &imap.FetchOptions{UID: true,
+			BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+		var lastUID uint32
+		for {
+			msg := cmd.Next()
+			if msg == nil {
+				break
 			}
-			if err := cmd.Close(); err != nil {
+			j, err := s.readMessage(p.ctx, msg, p.budget)
+			if err != nil {
+				if p.ctx.Err() != nil {
+					return p.ctx.Err()
+				}
 				return &ConnError{Op: "fetch body", Err: err}
 			}
+			if j == nil {
+				continue // an unsolicited FETCH (flags) or a vanished message
+			}
+			if j.uid < lastUID {
+				log.Warn("server returned UIDs out of order", "uid", j.uid, "after", lastUID)
+			}
+			lastUID = j.uid
+			if err := flushHeaders(j.uid); err != nil {
+				p.budget.Release(j.weight)
+				return err
+			}
+			if !j.headerOnly {
+				j.size = int64(len(j.raw))
+			} else {
+				j.size = max(sizes[j.uid], j.size)
+			}
+			p.enqueue(j)
 		}
-		return flushHeaders(^uint32(0))
-	}()
-	close(work)
-	close(ordered)
-	wg.Wait()
-	<-committed
-	if commitErr != nil {
-		return recorded, newOnes, commitErr
+		if err := cmd.Close(); err != nil {
+			return &ConnError{Op: "fetch body", Err: err}
+		}
 	}
-	return recorded, newOnes, readErr
+	return flushHeaders(^uint32(0))
 }
 
 // commitInOrder records jobs in the order they were read, each once parsed,
 // grouping those already parsed into one transaction when the recorder
-// batches. After an error it only drains, releasing memory.
-func (s *Syncer) commitInOrder(ctx context.Context, ordered <-chan *job, budget *semaphore.Weighted, log *slog.Logger) (recorded, newOnes int, err error) {
+// batches, and tells the stages (notify) once a group brought new messages.
+// After an error it only drains, releasing memory.
+func (s *Syncer) commitInOrder(ctx context.Context, ordered <-chan *job, budget *semaphore.Weighted, log *slog.Logger) (recorded int, err error) {
 	batcher, _ := s.rec.(BatchRecorder)
 	group := make([]*job, 0, maxGroup)
 	flush := func() {
+		newOnes := 0
 		defer func() {
+			if newOnes > 0 && s.notify != nil {
+				s.notify()
+			}
 			huge := false
 			for _, j := range group {
 				budget.Release(j.weight)
@@ -647,7 +672,7 @@ func (s *Syncer) commitInOrder(ctx context.Context, ordered <-chan *job, budget 
 		}
 		flush()
 	}
-	return recorded, newOnes, err
+	return recorded, err
 }
 
 // readMessage reads one FETCH response: its UID and the message literal, read

@@ -377,14 +377,32 @@ func TestRunIdle(t *testing.T) {
 					t.Errorf("Run returned %v, want context.Canceled", err)
 				}
 			}()
+			// The syncer notifies once per committed group: wait for the
+			// rows, then forget the notifications of the initial sync.
 			waitFor(t, woke, 10*time.Second, "initial sync")
+			waitRows(t, st, 3)
 			time.Sleep(100 * time.Millisecond) // let it enter IDLE
+			for len(woke) > 0 {
+				<-woke
+			}
 			srv.Append(t, "INBOX", imaptest.Corpus(4, 13)[3])
 			waitFor(t, woke, 10*time.Second, "message appended during IDLE")
 			if n := len(rows(t, st)); n != 4 {
 				t.Errorf("%d messages, want 4", n)
 			}
 		})
+	}
+}
+
+// waitRows waits until n messages are recorded.
+func waitRows(t *testing.T, st *store.Store, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(rows(t, st)) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages recorded after 10 s, want %d", len(rows(t, st)), n)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
