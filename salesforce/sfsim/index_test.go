@@ -36,7 +36,7 @@ func TestIndexFollowsChanges(t *testing.T) {
 		t.Fatalf("after creates: %v", got)
 	}
 	d.setLive("Contact", "003B", record{"Id": "003B", "Email": "bob@example.com"}) // update
-	d.setLive("Contact", "003A", nil)                                            // delete
+	d.setLive("Contact", "003A", nil)                                              // delete
 	if got := ix.candidates("ann@example.com"); len(got) != 0 {
 		t.Fatalf("after update and delete: %v", got)
 	}
