@@ -63,10 +63,9 @@ func BenchmarkIngestDovecot(b *testing.B) {
 
 		// Fetch and parse only: what ingest costs without the store.
 		// Both phases at the production batch size (the tests' tiny one
-		// would drain the pipeline every few messages).
-		ncfg := mailboxConfig(srv)
-		ncfg.BatchSize = DefaultBatchSize
-		ns := NewSyncer(ncfg, nullRecorder{})
+		// would drain the pipeline every few messages); TRIAGE_BENCH_BATCH
+		// overrides it.
+		ns := NewSyncer(benchConfig(srv), nullRecorder{})
 		stopProfile := startProfile(b, "nostore", i)
 		start, cpu = time.Now(), cpuTime()
 		if got, err := ns.SyncOnce(context.Background()); err != nil || got != total {
@@ -78,9 +77,7 @@ func BenchmarkIngestDovecot(b *testing.B) {
 		ns.Close()
 
 		st := openStore(b, b.TempDir())
-		cfg := mailboxConfig(srv)
-		cfg.BatchSize = DefaultBatchSize
-		s := NewSyncer(cfg, st)
+		s := NewSyncer(benchConfig(srv), st)
 		runtime.GC()
 		debug.FreeOSMemory()
 		resetPeakRSS()
@@ -122,6 +119,16 @@ func BenchmarkIngestDovecot(b *testing.B) {
 	if peakRSS > 0 {
 		b.ReportMetric(float64(peakRSS)/(1<<20), "peak_rss_MB")
 	}
+}
+
+// benchConfig is the mailbox config both measured phases use.
+func benchConfig(srv *imaptest.Server) MailboxConfig {
+	cfg := mailboxConfig(srv)
+	cfg.BatchSize = DefaultBatchSize
+	if v, err := strconv.Atoi(os.Getenv("TRIAGE_BENCH_BATCH")); err == nil && v > 0 {
+		cfg.BatchSize = v
+	}
+	return cfg
 }
 
 // cpuTime is the user+system CPU time this process has used so far.

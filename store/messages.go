@@ -455,7 +455,7 @@ func (s *Store) Claim(ctx context.Context, state State, limit int, lease time.Du
 	var out []Message
 	err := s.Write(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
-		rows, err := s.queryTx(ctx, tx, sqlClaim,
+		rows, err := tx.QueryContext(ctx, sqlClaim,
 			now.Add(lease).UnixMilli(), state, now.UnixMilli(), now.UnixMilli(), limit)
 		if err != nil {
 			return err
@@ -500,7 +500,7 @@ func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e Event) error {
 	if e.MessageID != 0 {
 		msg = e.MessageID
 	}
-	if _, err := s.execTx(ctx, tx, sqlAppendEvent,
+	if _, err := tx.ExecContext(ctx, sqlAppendEvent,
 		msg, at.UnixMilli(), e.Stage, e.Kind, e.Detail); err != nil {
 		return fmt.Errorf("append event: %w", err)
 	}
@@ -562,7 +562,7 @@ func (s *Store) Advance(ctx context.Context, t Transition) error {
 		if t.To == StateDead {
 			resume = string(t.From)
 		}
-		r, err := s.execTx(ctx, tx, sqlAdvance,
+		r, err := tx.ExecContext(ctx, sqlAdvance,
 			t.To, t.Reason, resume, t.Error, t.To == StateDead, now, t.ID, t.From)
 		if err != nil {
 			return err
@@ -610,7 +610,7 @@ func (s *Store) Retry(ctx context.Context, id int64, state State, stage string, 
 		inc = 1
 	}
 	err := s.Write(ctx, func(tx *sql.Tx) error {
-		r, err := s.execTx(ctx, tx, sqlRetry, inc, next.UnixMilli(), cause.Error(), now, id, state)
+		r, err := tx.ExecContext(ctx, sqlRetry, inc, next.UnixMilli(), cause.Error(), now, id, state)
 		if err != nil {
 			return err
 		}
@@ -705,7 +705,7 @@ func (s *Store) PutStageData(ctx context.Context, tx *sql.Tx, messageID int64, s
 	if err != nil {
 		return fmt.Errorf("store: encode %s data: %w", stage, err)
 	}
-	_, err = s.execTx(ctx, tx, sqlPutStageData,
+	_, err = tx.ExecContext(ctx, sqlPutStageData,
 		messageID, stage, b, s.now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("store: put %s data: %w", stage, err)

@@ -166,17 +166,6 @@ const (
 		ON CONFLICT (message_id, stage) DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at`
 )
 
-// execTx runs a statement in tx. Kept as the one place the hot statements
-// go through; the connection's statement cache makes repeats cheap.
-func (s *Store) execTx(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
-	return tx.ExecContext(ctx, query, args...)
-}
-
-// queryTx is execTx for statements that return rows.
-func (s *Store) queryTx(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
-	return tx.QueryContext(ctx, query, args...)
-}
-
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
