@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -372,12 +371,8 @@ func (s *Store) DedupeForgetContacts(ctx context.Context, contactIDs, accountIDs
 		}{{"contact_id", contactIDs}, {"account_id", accountIDs}, {"address", addrs}} {
 			for start := 0; start < len(set.vals); start += 200 {
 				chunk := set.vals[start:min(start+200, len(set.vals))]
-				args := make([]any, len(chunk))
-				for i, v := range chunk {
-					args[i] = v
-				}
-				r, err := tx.ExecContext(ctx, `DELETE FROM dedupe_contacts WHERE state<>'pending' AND `+set.col+
-					` IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, args...)
+				in, args := inList(chunk)
+				r, err := tx.ExecContext(ctx, `DELETE FROM dedupe_contacts WHERE state<>'pending' AND `+set.col+` IN `+in, args...)
 				if err != nil {
 					return err
 				}
@@ -538,12 +533,8 @@ func (s *Store) DedupeMessages(ctx context.Context, ids []int64) ([]Message, err
 	var out []Message
 	for start := 0; start < len(ids); start += 200 {
 		chunk := ids[start:min(start+200, len(ids))]
-		args := make([]any, len(chunk))
-		for i, v := range chunk {
-			args[i] = v
-		}
-		rows, err := s.reader.QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE id IN (?`+
-			strings.Repeat(",?", len(chunk)-1)+`) ORDER BY id`, args...)
+		in, args := inList(chunk)
+		rows, err := s.reader.QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE id IN `+in+` ORDER BY id`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: dedupe messages: %w", classify(err))
 		}
@@ -570,11 +561,7 @@ func (s *Store) DedupeKnownMessageIDs(ctx context.Context, ids []string) (indexe
 	indexed, recorded = map[string]bool{}, map[string]bool{}
 	for start := 0; start < len(ids); start += 200 {
 		chunk := ids[start:min(start+200, len(ids))]
-		args := make([]any, len(chunk))
-		for i, v := range chunk {
-			args[i] = v
-		}
-		in := `(?` + strings.Repeat(",?", len(chunk)-1) + `)`
+		in, args := inList(chunk)
 		for _, q := range []struct {
 			sql string
 			set map[string]bool

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 )
 
@@ -272,12 +271,8 @@ func (s *Store) KnowledgeArticles(ctx context.Context, ids []int64) (map[int64]K
 	if len(ids) == 0 {
 		return out, nil
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	rows, err := s.reader.QueryContext(ctx, `SELECT `+articleCols+` FROM knowledge_articles WHERE id IN (?`+
-		strings.Repeat(",?", len(ids)-1)+`)`, args...)
+	in, args := inList(ids)
+	rows, err := s.reader.QueryContext(ctx, `SELECT `+articleCols+` FROM knowledge_articles WHERE id IN `+in, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: load articles: %w", classify(err))
 	}
@@ -353,14 +348,12 @@ func (s *Store) KnowledgeDocFreq(ctx context.Context, terms []string) (map[strin
 	if len(terms) == 0 {
 		return out, nil
 	}
-	args := make([]any, len(terms))
-	for i, t := range terms {
-		args[i] = t
+	for _, t := range terms {
 		out[t] = 0
 	}
 	// SQLite turns IN on the vocabulary table into one term lookup per value.
-	rows, err := s.reader.QueryContext(ctx, `SELECT term, doc FROM knowledge_vocab WHERE term IN (?`+
-		strings.Repeat(",?", len(terms)-1)+`)`, args...)
+	in, args := inList(terms)
+	rows, err := s.reader.QueryContext(ctx, `SELECT term, doc FROM knowledge_vocab WHERE term IN `+in, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: doc freq: %w", classify(err))
 	}

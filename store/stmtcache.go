@@ -218,3 +218,22 @@ func (r *stmtRows) ColumnTypePrecisionScale(i int) (precision, scale int64, ok b
 	}
 	return 0, 0, false
 }
+
+// inList returns the placeholder list "(?,?,…)" for vals and its arguments,
+// padded with NULLs to the next power of two. Every IN-list length is a
+// statement of its own to SQLite and to the statement cache, so one per
+// length seen piled up in every connection's cache, and SQLite's memory grew
+// with the variety of the data (15 MB more at 10,000 emails than at 1,000).
+// A NULL never equals anything, so the padding matches no row; callers use
+// IN, never NOT IN, where it would.
+func inList[T any](vals []T) (string, []any) {
+	n := 1
+	for n < len(vals) {
+		n *= 2
+	}
+	args := make([]any, n)
+	for i, v := range vals {
+		args[i] = v
+	}
+	return "(?" + strings.Repeat(",?", n-1) + ")", args
+}

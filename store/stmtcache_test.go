@@ -169,3 +169,51 @@ func TestStmtCacheBound(t *testing.T) {
 		t.Fatalf("cache holds %d (%d lent), want %d (0)", n, busy, maxCachedStmts)
 	}
 }
+
+// An IN list of any length from 1 to 200 matches exactly its values and
+// costs the connection one cached statement per power of two, not per length.
+func TestInListPaddedMatchesOnlyItsValues(t *testing.T) {
+	ctx := context.Background()
+	_, conn := openCaching(t)
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE n (x INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i <= 400; i++ { // 0 too: padding with zero values would match it
+		if _, err := conn.ExecContext(ctx, `INSERT INTO n (x) VALUES (?)`, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, _ := cacheState(t, conn)
+	for k := 1; k <= 200; k++ {
+		vals := make([]int64, k)
+		for i := range vals {
+			vals[i] = int64(2*i + 1) // odd numbers: 1, 3, 5, …
+		}
+		in, args := inList(vals)
+		if len(args)&(len(args)-1) != 0 || len(args) < k || len(args) >= 2*k && k > 1 {
+			t.Fatalf("%d values padded to %d arguments, want the next power of two", k, len(args))
+		}
+		rows, err := conn.QueryContext(ctx, `SELECT x FROM n WHERE x IN `+in+` ORDER BY x`, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for rows.Next() {
+			var x int64
+			if err := rows.Scan(&x); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, x)
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(vals) {
+			t.Fatalf("%d values: matched %v, want %v", k, got, vals)
+		}
+	}
+	after, _ := cacheState(t, conn)
+	if grew := after - before; grew != 9 { // 1, 2, 4, …, 256
+		t.Fatalf("200 list lengths cached %d statements, want 9", grew)
+	}
+}
