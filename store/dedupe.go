@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -530,27 +531,9 @@ func (s *Store) DedupeLookaheadIDs(ctx context.Context, limit int) ([]int64, err
 
 // DedupeMessages loads the given messages (those that exist), in id order.
 func (s *Store) DedupeMessages(ctx context.Context, ids []int64) ([]Message, error) {
-	var out []Message
-	for start := 0; start < len(ids); start += 200 {
-		chunk := ids[start:min(start+200, len(ids))]
-		in, args := inList(chunk)
-		rows, err := s.reader.QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE id IN `+in+` ORDER BY id`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("store: dedupe messages: %w", classify(err))
-		}
-		for rows.Next() {
-			m, err := scanMessage(rows)
-			if err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("store: dedupe messages: %w", classify(err))
-			}
-			out = append(out, m)
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("store: dedupe messages: %w", classify(err))
-		}
+	out, err := s.messagesByID(ctx, slices.Sorted(slices.Values(ids)))
+	if err != nil {
+		return nil, fmt.Errorf("store: dedupe messages: %w", err)
 	}
 	return out, nil
 }

@@ -1,11 +1,15 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"slices"
 	"time"
 )
 
@@ -331,7 +335,36 @@ func (s *Store) Unacked(ctx context.Context, mailbox, folder string, uidvalidity
 		}
 		out = append(out, l)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: unacked: %w", classify(err))
+	}
+	if len(out) > 0 {
+		// With synchronous=NORMAL a commit survives the process but reaches
+		// the disk only at the next checkpoint. These messages are about to be
+		// acknowledged (a MOVE takes them out of the folder), so what was
+		// committed must be on disk first: a power cut must not lose them.
+		if err := s.syncWAL(); err != nil {
+			return nil, fmt.Errorf("store: unacked: make commits durable: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// syncWAL flushes the WAL file to disk, making every commit so far durable.
+// Checkpoints sync what they copy into the database file themselves.
+func (s *Store) syncWAL() error {
+	if s.fsync != nil {
+		return s.fsync(s.path + "-wal")
+	}
+	f, err := os.Open(s.path + "-wal")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // no WAL: everything is in the (synced) database file
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 // MarkAcked records that these UIDs were acknowledged on the server.
@@ -450,11 +483,16 @@ func (s *Store) Raw(ctx context.Context, sha256 string) ([]byte, error) {
 // Claim leases up to limit messages in state whose next attempt is due, oldest
 // first. A leased message is not handed out again until the lease expires, so a
 // crashed worker's messages come back by themselves.
+//
+// The writer only takes the leases; the rows are read afterwards through the
+// read pool. SQLite holds a RETURNING statement's whole result in memory until
+// it ends, and with the parsed forms (tens of KB each) in it a batch held
+// megabytes of C heap, kept by SQLite's allocator at its high-water mark.
 func (s *Store) Claim(ctx context.Context, state State, limit int, lease time.Duration) ([]Message, error) {
 	now := s.now()
-	var out []Message
+	var ids []int64
 	err := s.Write(ctx, func(tx *sql.Tx) error {
-		out = out[:0]
+		ids = ids[:0]
 		rows, err := tx.QueryContext(ctx, sqlClaim,
 			now.Add(lease).UnixMilli(), state, now.UnixMilli(), now.UnixMilli(), limit)
 		if err != nil {
@@ -462,18 +500,67 @@ func (s *Store) Claim(ctx context.Context, state State, limit int, lease time.Du
 		}
 		defer rows.Close()
 		for rows.Next() {
-			m, err := scanMessage(rows)
-			if err != nil {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
 				return err
 			}
-			out = append(out, m)
+			ids = append(ids, id)
 		}
 		return rows.Err()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: claim %s: %w", state, err)
 	}
+	// RETURNING's order is unspecified: hand them out oldest first.
+	out, err := s.messagesByID(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim %s: %w", state, err)
+	}
+	slices.SortFunc(out, func(a, b Message) int {
+		return cmp.Or(a.NextAttemptAt.Compare(b.NextAttemptAt), cmp.Compare(a.ID, b.ID))
+	})
 	return out, nil
+}
+
+// messagesByID loads the messages of ids that exist, in the order of ids.
+func (s *Store) messagesByID(ctx context.Context, ids []int64) ([]Message, error) {
+	pos := make(map[int64]int, len(ids))
+	for i, id := range ids {
+		pos[id] = i
+	}
+	found := make([]*Message, len(ids))
+	for start := 0; start < len(ids); start += 256 {
+		in, args := inList(ids[start:min(start+256, len(ids))])
+		if err := s.scanMessages(ctx, `SELECT `+messageCols+` FROM messages WHERE id IN `+in, args, func(m Message) {
+			found[pos[m.ID]] = &m
+		}); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]Message, 0, len(ids))
+	for _, m := range found {
+		if m != nil {
+			out = append(out, *m)
+		}
+	}
+	return out, nil
+}
+
+// scanMessages runs a query over messageCols on the read pool.
+func (s *Store) scanMessages(ctx context.Context, query string, args []any, each func(Message)) error {
+	rows, err := s.reader.QueryContext(ctx, query, args...)
+	if err != nil {
+		return classify(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return classify(err)
+		}
+		each(m)
+	}
+	return classify(rows.Err())
 }
 
 // Event is one line of a message's history.

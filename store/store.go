@@ -67,6 +67,7 @@ type Store struct {
 	log    *slog.Logger
 	now    func() time.Time
 	path   string
+	fsync  func(path string) error // tests: replaces the WAL fsync
 }
 
 // Option configures Open.
@@ -155,7 +156,7 @@ const (
 	sqlClaim = `UPDATE messages SET leased_until = ?
 			WHERE id IN (SELECT id FROM messages WHERE state = ? AND next_attempt_at <= ? AND leased_until <= ?
 			             ORDER BY next_attempt_at, id LIMIT ?)
-			RETURNING ` + messageCols
+			RETURNING id`
 	sqlAppendEvent = `INSERT INTO events (message_id, at, stage, kind, detail) VALUES (?, ?, ?, ?, ?)`
 	sqlAdvance     = `UPDATE messages SET state=?, reason=?, resume_state=?, last_error=?,
 			attempts = CASE WHEN ? THEN attempts ELSE 0 END, next_attempt_at=0, leased_until=0, updated_at=?

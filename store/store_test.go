@@ -290,3 +290,37 @@ func TestMigrationMovesParsedForms(t *testing.T) {
 		t.Error("messages still has the parsed column")
 	}
 }
+
+// The locations handed out for acknowledgement are on disk first: Unacked
+// syncs the WAL after reading them, and an fsync that fails means nothing
+// is handed out.
+func TestUnackedSyncsCommitsBeforeHandingThemOut(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t)
+	var synced []string
+	st.fsync = func(path string) error { synced = append(synced, path); return nil }
+	if locs, err := st.Unacked(ctx, "a", "INBOX", 7, 10); err != nil || len(locs) != 0 {
+		t.Fatalf("empty folder: %v, %v", locs, err)
+	}
+	if len(synced) != 0 {
+		t.Fatalf("nothing to acknowledge, yet synced %v", synced)
+	}
+	if _, err := st.RecordMessage(ctx, msg("a", 1, "abcd body")); err != nil {
+		t.Fatal(err)
+	}
+	locs, err := st.Unacked(ctx, "a", "INBOX", 7, 10)
+	if err != nil || len(locs) != 1 || locs[0].UID != 1 {
+		t.Fatalf("unacked: %v, %v", locs, err)
+	}
+	if len(synced) != 1 || synced[0] != st.Path()+"-wal" {
+		t.Fatalf("synced %v, want the WAL once", synced)
+	}
+	st.fsync = func(string) error { return errors.New("EIO") }
+	if locs, err := st.Unacked(ctx, "a", "INBOX", 7, 10); err == nil || locs != nil {
+		t.Fatalf("fsync failed, yet handed out %v (err %v)", locs, err)
+	}
+	st.fsync = nil // the real one: the WAL exists and syncs
+	if _, err := st.Unacked(ctx, "a", "INBOX", 7, 10); err != nil {
+		t.Fatal(err)
+	}
+}
