@@ -392,11 +392,12 @@ func (s *Syncer) syncSelected(ctx context.Context, fc *folderConn, folder string
 	// FETCH goes out while the last one's messages are still parsed and
 	// committed, instead of the connection idling while they drain.
 	pipe := s.startPipe(ctx, folder, st.UIDValidity, log)
+	mark := &uidMark{mark: st.LastUID}
 	var readErr error
 	for len(todo) > 0 && readErr == nil {
 		batch := todo[:min(len(todo), s.cfg.BatchSize)]
 		todo = todo[len(batch):]
-		if readErr = s.fetchBatch(fc, batch, pipe, log); readErr == nil {
+		if readErr = s.fetchBatch(fc, batch, pipe, mark, log); readErr == nil {
 			// Acks what is committed so far; the rest goes with the next batch.
 			readErr = s.ackPending(ctx, fc, folder, st.UIDValidity)
 		}
@@ -441,9 +442,48 @@ const (
 	hugeMessage   = 8 << 20
 )
 
+// uidMark follows, across the FETCH batches of one sync, the highest UID up
+// to which every requested message has been read: how far the folder's
+// last_uid may advance once the messages read so far are committed. Servers
+// answer a UID FETCH in UID order in practice, and then the mark is each
+// message's own UID; but IMAP does not promise that order, and committing
+// UID 10 with last_uid = 10 before UID 5 was read would lose UID 5 to a crash.
+type uidMark struct {
+	want []uint32 // the current batch's UIDs, ascending
+	seen map[uint32]bool
+	next int    // want[:next] are all read
+	mark uint32 // the last of want[:next], or where the batch started
+}
+
+// start begins a batch of UIDs (ascending).
+func (u *uidMark) start(want []uint32) {
+	u.want, u.next = want, 0
+	u.seen = make(map[uint32]bool, len(want))
+}
+
+// read notes that uid was read and returns the mark.
+func (u *uidMark) read(uid uint32) uint32 {
+	u.seen[uid] = true
+	for u.next < len(u.want) && u.seen[u.want[u.next]] {
+		u.mark = u.want[u.next]
+		u.next++
+	}
+	return u.mark
+}
+
+// done notes that the batch's FETCH completed: a UID it did not return was
+// expunged meanwhile, so nothing below the batch's last UID is missing.
+func (u *uidMark) done() {
+	if len(u.want) > 0 {
+		u.mark = max(u.mark, u.want[len(u.want)-1])
+	}
+	u.next = len(u.want)
+}
+
 // job is one message moving through the pipeline.
 type job struct {
 	uid        uint32
+	mark       uint32 // the folder's last_uid once this job is committed
 	raw        []byte
 	size       int64
 	headerOnly bool
@@ -511,10 +551,12 @@ func (p *pipe) finish() (int, error) {
 
 // fetchBatch reads a batch off the connection into the pipe. Oversized
 // messages are fetched as headers first (small) and slotted in by UID.
-func (s *Syncer) fetchBatch(fc *folderConn, batch []uidSize, p *pipe, log *slog.Logger) error {
+func (s *Syncer) fetchBatch(fc *folderConn, batch []uidSize, p *pipe, mark *uidMark, log *slog.Logger) error {
 	var small, large imap.UIDSet
 	sizes := make(map[uint32]int64, len(batch))
-	for _, m := range batch {
+	want := make([]uint32, len(batch))
+	for i, m := range batch {
+		want[i] = m.uid
 		sizes[m.uid] = m.size
 		if m.size > s.cfg.MaxMessageSize {
 			large.AddNum(imap.UID(m.uid))
@@ -538,11 +580,13 @@ func (s *Syncer) fetchBatch(fc *folderConn, batch []uidSize, p *pipe, log *slog.
 		}
 		sort.Slice(headers, func(i, j int) bool { return headers[i].uid < headers[j].uid })
 	}
+	mark.start(want)
 	flushHeaders := func(limit uint32) error {
 		for len(headers) > 0 && headers[0].uid < limit {
 			if err := p.budget.Acquire(p.ctx, 0); err != nil {
 				return err
 			}
+			headers[0].mark = mark.read(headers[0].uid)
 			p.enqueue(headers[0])
 			headers = headers[1:]
 		}
@@ -568,7 +612,7 @@ func (s *Syncer) fetchBatch(fc *folderConn, batch []uidSize, p *pipe, log *slog.
 				continue // an unsolicited FETCH (flags) or a vanished message
 			}
 			if j.uid < lastUID {
-				log.Warn("server returned UIDs out of order", "uid", j.uid, "after", lastUID)
+				log.Warn("server returned UIDs out of order: last_uid waits for the lower ones", "uid", j.uid, "after", lastUID)
 			}
 			lastUID = j.uid
 			if err := flushHeaders(j.uid); err != nil {
@@ -580,13 +624,18 @@ func (s *Syncer) fetchBatch(fc *folderConn, batch []uidSize, p *pipe, log *slog.
 			} else {
 				j.size = max(sizes[j.uid], j.size)
 			}
+			j.mark = mark.read(j.uid)
 			p.enqueue(j)
 		}
 		if err := cmd.Close(); err != nil {
 			return &ConnError{Op: "fetch body", Err: err}
 		}
 	}
-	return flushHeaders(^uint32(0))
+	if err := flushHeaders(^uint32(0)); err != nil {
+		return err
+	}
+	mark.done()
+	return nil
 }
 
 // commitInOrder records jobs in the order they were read, each once parsed,
@@ -626,6 +675,7 @@ func (s *Syncer) commitInOrder(ctx context.Context, ordered <-chan *job, budget 
 			ms := make([]store.NewMessage, len(group))
 			for i, j := range group {
 				ms[i] = j.msg
+				ms[i].Watermark, ms[i].WatermarkSet = j.mark, true
 			}
 			res, rerr := batcher.RecordMessages(ctx, ms)
 			if rerr != nil {
@@ -641,6 +691,7 @@ func (s *Syncer) commitInOrder(ctx context.Context, ordered <-chan *job, budget 
 			return
 		}
 		for _, j := range group {
+			j.msg.Watermark, j.msg.WatermarkSet = j.mark, true
 			res, rerr := s.rec.RecordMessage(ctx, j.msg)
 			if rerr != nil {
 				err = rerr

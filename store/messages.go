@@ -58,6 +58,11 @@ type NewMessage struct {
 	State       State  // StateReceived, or StateSkipped/StateDead with Reason
 	Reason      string
 	LastError   string
+	// Watermark, when WatermarkSet, is how far the folder's last UID may
+	// advance once this message commits, instead of its UID: the fetcher sets
+	// it lower while a lower UID of the same fetch has not been read yet.
+	Watermark    uint32
+	WatermarkSet bool
 }
 
 // RecordResult says what RecordMessage did.
@@ -106,11 +111,16 @@ func (s *Store) RecordMessages(ctx context.Context, ms []NewMessage) ([]RecordRe
 			}
 			out[i] = r
 			k := folderKey{m.Mailbox, m.Folder, m.UIDValidity}
-			if uid, ok := last[k]; !ok || m.UID > uid {
+			mark := m.UID
+			if m.WatermarkSet {
+				mark = m.Watermark
+			}
+			// Even a mark of 0 creates the folder's row: it records the UIDVALIDITY.
+			if uid, ok := last[k]; !ok || mark > uid {
 				if !ok {
 					order = append(order, k)
 				}
-				last[k] = m.UID
+				last[k] = mark
 			}
 		}
 		now := s.now().UnixMilli()

@@ -51,3 +51,28 @@ func TestRecordMessagesBatch(t *testing.T) {
 		t.Errorf("%d messages after the failed batch, want 3", c.Total)
 	}
 }
+
+// A watermark below the message's UID holds last_uid there (the fetcher has
+// not read a lower UID yet); a watermark of 0 still records the folder.
+func TestRecordMessagesWatermark(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t)
+	m := msg("a", 9, "late body")
+	m.Watermark, m.WatermarkSet = 0, true
+	if _, err := st.RecordMessages(ctx, []NewMessage{m}); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := st.MailboxState(ctx, "a", "INBOX")
+	if err != nil || ms.UIDValidity != 7 || ms.LastUID != 0 {
+		t.Fatalf("after UID 9 read before the lower ones: %+v, %v; want uidvalidity 7, last_uid 0", ms, err)
+	}
+	early := []NewMessage{msg("a", 3, "body three"), msg("a", 5, "body five")}
+	early[0].Watermark, early[0].WatermarkSet = 3, true
+	early[1].Watermark, early[1].WatermarkSet = 9, true // 3..9 all read now
+	if _, err := st.RecordMessages(ctx, early); err != nil {
+		t.Fatal(err)
+	}
+	if ms, _ := st.MailboxState(ctx, "a", "INBOX"); ms.LastUID != 9 {
+		t.Fatalf("last_uid %d, want 9", ms.LastUID)
+	}
+}

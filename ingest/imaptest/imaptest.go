@@ -50,6 +50,7 @@ type options struct {
 	password    string
 	debugWriter io.Writer
 	tlsMode     string
+	reverse     bool
 }
 
 // WithoutMove hides the MOVE capability so clients must fall back to
@@ -68,6 +69,11 @@ func WithXOAUTH2(token string) Option { return func(o *options) { o.oauthToken =
 func WithUser(username, password string) Option {
 	return func(o *options) { o.username, o.password = username, password }
 }
+
+// WithReversedFetch makes the memserver answer a FETCH of listed UIDs in
+// descending UID order, which IMAP allows (servers use ascending order in
+// practice), so clients cannot rely on the order.
+func WithReversedFetch() Option { return func(o *options) { o.reverse = true } }
 
 // WithDebug copies the server side of the protocol to w (memserver only).
 func WithDebug(w io.Writer) Option { return func(o *options) { o.debugWriter = w } }
@@ -117,7 +123,8 @@ func launchMem(o options) (*Server, func() error, error) {
 	}
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return &memSession{server: mem, user: user, username: o.username, password: o.password, token: o.oauthToken}, nil, nil
+			return &memSession{server: mem, user: user, username: o.username, password: o.password, token: o.oauthToken,
+				reverse: o.reverse}, nil, nil
 		},
 		Caps:         caps,
 		InsecureAuth: o.tlsMode == "", // with STARTTLS, no authentication before it
@@ -177,13 +184,32 @@ func (s *Server) DropConnections() int {
 	return n
 }
 
-// memSession adds SASL XOAUTH2 to the memserver's session.
+// memSession adds SASL XOAUTH2 (and, when asked, reversed FETCH answers) to
+// the memserver's session.
 type memSession struct {
 	*imapmemserver.UserSession
 	server             *imapmemserver.Server
 	user               *imapmemserver.User
 	username, password string
 	token              string
+	reverse            bool
+}
+
+func (s *memSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	uids, ok := numSet.(imap.UIDSet)
+	var nums []imap.UID
+	if ok && s.reverse {
+		nums, ok = uids.Nums() // false for ranges ending in "*"
+	}
+	if !ok || !s.reverse {
+		return s.UserSession.Fetch(w, numSet, options)
+	}
+	for i := len(nums) - 1; i >= 0; i-- {
+		if err := s.UserSession.Fetch(w, imap.UIDSetNum(nums[i]), options); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *memSession) Close() error {
