@@ -91,7 +91,15 @@ func (s *Stage) fresh(at time.Time) bool {
 	return s.cfg.Prefetch.TTL > 0 && s.now().Sub(at) < s.cfg.Prefetch.TTL
 }
 
-// prune drops stale answers so the cache stays as small as the lookahead.
+// maxPrefetchEntries bounds each of the cache's maps. Within the TTL the
+// cache would otherwise hold an answer for every message of a backlog that
+// the stage works through in two minutes (24,000 at 50,000 emails, ~6 MB of
+// live heap, twice that in heap goal), so memory grew with the backlog. The
+// newest answers are kept: the lookahead needs those, and 5,000 still covers
+// 25 lookaheads of repeat senders and thread replies.
+const maxPrefetchEntries = 5000
+
+// prune drops stale answers, then the oldest beyond maxPrefetchEntries.
 func (c *prefetchCache) prune(fresh func(time.Time) bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -109,11 +117,35 @@ func (c *prefetchCache) prune(fresh func(time.Time) bool) {
 	}
 }
 
+// pruneMap deletes the entries that are no longer fresh and, when more than
+// maxPrefetchEntries remain, the oldest down to three quarters of it (so the
+// sort runs once per quarter of the bound, not on every call).
 func pruneMap[K comparable, V any](m map[K]V, at func(V) time.Time, fresh func(time.Time) bool) {
 	for k, v := range m {
 		if !fresh(at(v)) {
 			delete(m, k)
 		}
+	}
+	if len(m) <= maxPrefetchEntries {
+		return
+	}
+	times := make([]time.Time, 0, len(m))
+	for _, v := range m {
+		times = append(times, at(v))
+	}
+	slices.SortFunc(times, time.Time.Compare)
+	keep := maxPrefetchEntries * 3 / 4
+	cutoff := times[len(times)-keep] // entries older than this go
+	for k, v := range m {
+		if at(v).Before(cutoff) {
+			delete(m, k)
+		}
+	}
+	for k := range m { // many answers of the same instant: any of them
+		if len(m) <= maxPrefetchEntries {
+			break
+		}
+		delete(m, k)
 	}
 }
 
