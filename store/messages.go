@@ -498,6 +498,8 @@ func (s *Store) Raw(ctx context.Context, sha256 string) ([]byte, error) {
 // read pool. SQLite holds a RETURNING statement's whole result in memory until
 // it ends, and with the parsed forms (tens of KB each) in it a batch held
 // megabytes of C heap, kept by SQLite's allocator at its high-water mark.
+// Should that read fail, the leases lapse and the messages come back, as
+// after a crash.
 func (s *Store) Claim(ctx context.Context, state State, limit int, lease time.Duration) ([]Message, error) {
 	now := s.now()
 	var ids []int64
